@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Hosting;
+using Reconciliation.Healers;
+
+namespace Reconciliation.BuiltIn;
+
+/// <summary>
+/// <c>app.restart</c> (destructive, opt-in): a graceful <see cref="IHostApplicationLifetime.StopApplication"/>.
+/// The orchestrator (Kubernetes, systemd) starts the process again; in-flight requests drain within the host's shutdown timeout.
+/// </summary>
+public sealed class AppRestartHealer : IHealer
+{
+    /// <summary>The healer's name, <c>app.restart</c>.</summary>
+    public const string HealerName = "app.restart";
+
+    private readonly IHostApplicationLifetime _lifetime;
+
+    /// <summary>Creates the healer.</summary>
+    public AppRestartHealer(IHostApplicationLifetime lifetime)
+    {
+        ArgumentNullException.ThrowIfNull(lifetime);
+        _lifetime = lifetime;
+    }
+
+    /// <inheritdoc />
+    public string Name => HealerName;
+
+    /// <inheritdoc />
+    public bool IsDestructive => true;
+
+    /// <inheritdoc />
+    public HealScope Scope => HealScope.Process;
+
+    /// <inheritdoc />
+    public string DescribePlan(HealContext context) => "stop this process gracefully so its supervisor restarts it";
+
+    /// <inheritdoc />
+    public ValueTask<HealOutcome> HealAsync(HealContext context, CancellationToken cancellationToken)
+    {
+        _lifetime.StopApplication();
+        return ValueTask.FromResult(HealOutcome.Healed("graceful stop requested"));
+    }
+}

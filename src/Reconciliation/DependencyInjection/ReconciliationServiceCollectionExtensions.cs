@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Reconciliation;
+using Reconciliation.BuiltIn;
+using Reconciliation.Engine;
+using Reconciliation.Events;
+using Reconciliation.Healers;
+using Reconciliation.Policies;
+using Reconciliation.Probes;
+using Reconciliation.Rules;
+using Reconciliation.Telemetry;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the reconciler: <c>services.AddStateReconciliation(configuration.GetSection("Reconciliation"))</c>.</summary>
+public static class ReconciliationServiceCollectionExtensions
+{
+    /// <summary>Adds the reconciler with options bound from <paramref name="configuration"/> (the <c>Reconciliation</c> section), reloaded live.</summary>
+    public static IReconciliationBuilder AddStateReconciliation(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var builder = services.AddStateReconciliation();
+        var path = configuration is IConfigurationSection section ? section.Path : ReconciliationOptions.SectionName;
+        services.AddOptions<ReconciliationOptions>()
+            .Bind(configuration)
+            .Configure(o => o.ConfigurationPath = path);
+        return builder;
+    }
+
+    /// <summary>Adds the reconciler configured in code.</summary>
+    public static IReconciliationBuilder AddStateReconciliation(this IServiceCollection services, Action<ReconciliationOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        var builder = services.AddStateReconciliation();
+        services.Configure(configure);
+        return builder;
+    }
+
+    /// <summary>Adds the reconciler with default options; configure it with the builder or <c>services.Configure&lt;ReconciliationOptions&gt;</c>.</summary>
+    public static IReconciliationBuilder AddStateReconciliation(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<ReconciliationOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReconciliationOptions>, ReconciliationOptionsValidator>());
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ReconciliationMetrics>();
+        services.TryAddSingleton<ReconciliationEvents>();
+        services.TryAddSingleton<IHealJournal, InMemoryHealJournal>();
+        services.TryAddSingleton<IHealLease, InMemoryHealLease>();
+        services.TryAddSingleton<ReconciliationEngine>();
+        services.TryAddSingleton<IReconciler>(sp => sp.GetRequiredService<ReconciliationEngine>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ReconciliationLoop>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProbe, ProcessProbe>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealer, AppRestartHealer>());
+        return new ReconciliationBuilder(services);
+    }
+}

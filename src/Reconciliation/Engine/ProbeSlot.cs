@@ -1,0 +1,45 @@
+using Reconciliation.Probes;
+
+namespace Reconciliation.Engine;
+
+/// <summary>One registered probe with its range in the <see cref="SignalTable"/> and its run state.</summary>
+internal sealed class ProbeSlot
+{
+    private readonly double[] _values;
+
+    public ProbeSlot(IProbe probe, int offset, int count, int failedSlot, double[] values)
+    {
+        Probe = probe;
+        Offset = offset;
+        Count = count;
+        FailedSlot = failedSlot;
+        _values = values;
+        TypeName = probe.GetType().Name;
+        Writer = new SignalWriter(values, offset, probe.Signals);
+    }
+
+    public IProbe Probe { get; }
+
+    public string TypeName { get; }
+
+    public int Offset { get; }
+
+    public int Count { get; }
+
+    public int FailedSlot { get; }
+
+    public SignalWriter Writer { get; private set; }
+
+    /// <summary>The probe's last run, kept so a hung probe is never started twice.</summary>
+    public Task? Running { get; set; }
+
+    public bool WasFailing { get; set; }
+
+    /// <summary>After a timeout: the old writer is closed forever, so a late write cannot reach a later tick.</summary>
+    public void AbandonWriter()
+    {
+        Writer.Close();
+        Writer = new SignalWriter(_values, Offset, Probe.Signals);
+        Writer.Reset();
+    }
+}

@@ -1,0 +1,33 @@
+namespace Reconciliation.Policies;
+
+/// <summary>
+/// The heal policy of one healer (<c>Reconciliation:Healers:&lt;name&gt;</c>), overridable per rule
+/// (<c>Reconciliation:Rules:&lt;rule&gt;:Healers:&lt;name&gt;</c>). Unset values fall back to the healer's
+/// policy, then to the defaults in <see cref="HealPolicyDefaults"/>.
+/// </summary>
+public sealed class HealPolicyOptions
+{
+    /// <summary>The least time between two attempts of this healer on one resource. Default 1 minute.</summary>
+    public TimeSpan? Cooldown { get; set; }
+
+    /// <summary>Attempts allowed per <see cref="Window"/> on one resource before the rule escalates to its next healer. Default 3.</summary>
+    public int? MaxAttempts { get; set; }
+
+    /// <summary>The sliding window <see cref="MaxAttempts"/> counts over. Default 10 minutes.</summary>
+    public TimeSpan? Window { get; set; }
+
+    /// <summary>After each failed attempt the wait before the next grows by this factor (exponential backoff). Default 2.</summary>
+    public double? BackoffMultiplier { get; set; }
+
+    /// <summary>The cap of the backoff wait. Default 10 minutes.</summary>
+    public TimeSpan? MaxBackoff { get; set; }
+
+    /// <summary>How long one attempt may run before it is cancelled and counted as failed. Default 30 seconds.</summary>
+    public TimeSpan? Timeout { get; set; }
+
+    /// <summary>How long after a heal the violation must close for the heal to count as successful. Default: one interval.</summary>
+    public TimeSpan? VerifyWithin { get; set; }
+
+    /// <summary>Log and report the plan instead of acting. Default false (or the global <c>DryRun</c>).</summary>
+    public bool? DryRun { get; set; }
+}

@@ -1,0 +1,256 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Reconciliation.Healers;
+using Reconciliation.Policies;
+using Reconciliation.Probes;
+using Reconciliation.Signals;
+
+namespace Reconciliation.Rules;
+
+/// <summary>
+/// Validates <see cref="ReconciliationOptions"/> against the registered probes and healers, at start and on every
+/// reload. Every message names the full configuration key (<c>Reconciliation:Rules:pool-saturation:Clear</c>).
+/// </summary>
+internal sealed class ReconciliationOptionsValidator : IValidateOptions<ReconciliationOptions>
+{
+    private readonly IProbe[] _probes;
+    private readonly IHealer[] _healers;
+
+    public ReconciliationOptionsValidator(IEnumerable<IProbe> probes, IEnumerable<IHealer> healers)
+    {
+        _probes = probes.ToArray();
+        _healers = healers.ToArray();
+    }
+
+    public ValidateOptionsResult Validate(string? name, ReconciliationOptions options)
+    {
+        var errors = Collect(options);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    internal List<string> Collect(ReconciliationOptions options)
+    {
+        var errors = new List<string>();
+        var root = options.ConfigurationPath;
+
+        Positive(errors, $"{root}:Interval", options.Interval);
+        Positive(errors, $"{root}:ProbeTimeout", options.ProbeTimeout);
+        NotNegative(errors, $"{root}:WarmUp", options.WarmUp);
+        if (options.HealBudget is { } budget)
+        {
+            if (budget.MaxHeals < 1)
+            {
+                errors.Add($"{root}:HealBudget:MaxHeals must be at least 1 (was {budget.MaxHeals}).");
+            }
+
+            Positive(errors, $"{root}:HealBudget:Window", budget.Window);
+            Positive(errors, $"{root}:HealBudget:Pause", budget.Pause);
+        }
+
+        var healerNames = new HashSet<string>(_healers.Select(h => h.Name), StringComparer.Ordinal);
+        for (var i = 0; i < options.AllowDestructive.Count; i++)
+        {
+            if (!healerNames.Contains(options.AllowDestructive[i]))
+            {
+                errors.Add($"{root}:AllowDestructive:{i} names '{options.AllowDestructive[i]}', which is not a registered healer.{KnownHealers()}");
+            }
+        }
+
+        foreach (var (healer, policy) in options.Healers)
+        {
+            if (!healerNames.Contains(healer))
+            {
+                errors.Add($"{root}:Healers:{healer} configures a healer that is not registered.{KnownHealers()}");
+            }
+
+            ValidatePolicy(errors, $"{root}:Healers:{healer}", policy);
+        }
+
+        foreach (var (ruleName, rule) in options.Rules)
+        {
+            ValidateRule(errors, $"{root}:Rules:{ruleName}", rule, healerNames);
+        }
+
+        return errors;
+    }
+
+    private void ValidateRule(List<string> errors, string key, RuleOptions rule, HashSet<string> healerNames)
+    {
+        if (rule is null)
+        {
+            errors.Add($"{key} is empty.");
+            return;
+        }
+
+        if (string.IsNullOrWhiteSpace(rule.Signal))
+        {
+            errors.Add($"{key}:Signal is required (the signal the rule watches, e.g. postgres.pool.usage).");
+        }
+        else if (rule.Enabled)
+        {
+            var emitters = EmittersOf(rule.Signal);
+            if (emitters.Count == 0)
+            {
+                errors.Add($"{key}:Signal '{rule.Signal}' is not emitted by any registered probe.{KnownSignals()}");
+            }
+            else if (rule.Resource is not null && !emitters.Contains(rule.Resource))
+            {
+                errors.Add($"{key}:Resource '{rule.Resource}' does not emit '{rule.Signal}'; resources that do: {string.Join(", ", emitters.Order(StringComparer.Ordinal))}.");
+            }
+        }
+
+        switch (rule.Above, rule.Below)
+        {
+            case (null, null):
+                errors.Add($"{key}: set exactly one of Above and Below (neither is set).");
+                break;
+            case (not null, not null):
+                errors.Add($"{key}: set exactly one of Above and Below (both are set: {key}:Above and {key}:Below).");
+                break;
+            case (double above, null):
+                Finite(errors, $"{key}:Above", above);
+                if (rule.Clear is double clearAbove && (!double.IsFinite(clearAbove) || clearAbove > above))
+                {
+                    errors.Add($"{key}:Clear ({Format(clearAbove)}) must be at or below Above ({Format(above)}): the healthy side of an Above rule is below it.");
+                }
+
+                break;
+            case (null, double below):
+                Finite(errors, $"{key}:Below", below);
+                if (rule.Clear is double clearBelow && (!double.IsFinite(clearBelow) || clearBelow < below))
+                {
+                    errors.Add($"{key}:Clear ({Format(clearBelow)}) must be at or above Below ({Format(below)}): the healthy side of a Below rule is above it.");
+                }
+
+                break;
+        }
+
+        if (rule.For is TimeSpan duration)
+        {
+            Positive(errors, $"{key}:For", duration);
+        }
+
+        if (!Enum.IsDefined(rule.Severity))
+        {
+            errors.Add($"{key}:Severity must be Degraded or Unhealthy.");
+        }
+
+        for (var i = 0; i < rule.Heal.Count; i++)
+        {
+            if (!healerNames.Contains(rule.Heal[i]))
+            {
+                errors.Add($"{key}:Heal:{i} names '{rule.Heal[i]}', which is not a registered healer.{KnownHealers()}");
+            }
+        }
+
+        foreach (var (healer, policy) in rule.Healers)
+        {
+            if (!rule.Heal.Contains(healer, StringComparer.Ordinal))
+            {
+                errors.Add($"{key}:Healers:{healer} overrides the policy of a healer that is not in {key}:Heal.");
+            }
+
+            ValidatePolicy(errors, $"{key}:Healers:{healer}", policy);
+        }
+    }
+
+    private static void ValidatePolicy(List<string> errors, string key, HealPolicyOptions policy)
+    {
+        if (policy is null)
+        {
+            return;
+        }
+
+        if (policy.Cooldown is TimeSpan cooldown)
+        {
+            NotNegative(errors, $"{key}:Cooldown", cooldown);
+        }
+
+        if (policy.MaxAttempts is int attempts && attempts < 1)
+        {
+            errors.Add($"{key}:MaxAttempts must be at least 1 (was {attempts}).");
+        }
+
+        if (policy.Window is TimeSpan window)
+        {
+            Positive(errors, $"{key}:Window", window);
+        }
+
+        if (policy.BackoffMultiplier is double multiplier && (!double.IsFinite(multiplier) || multiplier < 1))
+        {
+            errors.Add($"{key}:BackoffMultiplier must be at least 1 (was {Format(multiplier)}).");
+        }
+
+        if (policy.MaxBackoff is TimeSpan maxBackoff)
+        {
+            Positive(errors, $"{key}:MaxBackoff", maxBackoff);
+        }
+
+        if (policy.Timeout is TimeSpan timeout)
+        {
+            Positive(errors, $"{key}:Timeout", timeout);
+        }
+
+        if (policy.VerifyWithin is TimeSpan verify)
+        {
+            Positive(errors, $"{key}:VerifyWithin", verify);
+        }
+    }
+
+    private HashSet<string> EmittersOf(string signal)
+    {
+        var resources = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var probe in _probes)
+        {
+            // Every probe's resource implicitly emits probe.failed.
+            if (string.Equals(signal, SignalNames.ProbeFailed, StringComparison.Ordinal)
+                || probe.Signals.Any(s => string.Equals(s.Name, signal, StringComparison.Ordinal)))
+            {
+                resources.Add(probe.Resource);
+            }
+        }
+
+        return resources;
+    }
+
+    private string KnownHealers()
+    {
+        var names = _healers.Select(h => h.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        return names.Length == 0 ? " No healers are registered." : $" Registered healers: {string.Join(", ", names)}.";
+    }
+
+    private string KnownSignals()
+    {
+        var names = _probes.SelectMany(p => p.Signals).Select(s => s.Name).Append(SignalNames.ProbeFailed)
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        return _probes.Length == 0
+            ? " No probes are registered: add the adapter that emits it (AddPostgres, AddRedis, ...)."
+            : $" Signals the registered probes emit: {string.Join(", ", names)}.";
+    }
+
+    private static void Positive(List<string> errors, string key, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{key} must be a positive duration (was {value}).");
+        }
+    }
+
+    private static void NotNegative(List<string> errors, string key, TimeSpan value)
+    {
+        if (value < TimeSpan.Zero)
+        {
+            errors.Add($"{key} must not be negative (was {value}).");
+        }
+    }
+
+    private static void Finite(List<string> errors, string key, double value)
+    {
+        if (!double.IsFinite(value))
+        {
+            errors.Add($"{key} must be a finite number (was {Format(value)}).");
+        }
+    }
+
+    private static string Format(double value) => value.ToString(CultureInfo.InvariantCulture);
+}
