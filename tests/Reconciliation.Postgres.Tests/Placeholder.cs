@@ -1,0 +1,1 @@
+namespace Reconciliation.Postgres.Tests;
