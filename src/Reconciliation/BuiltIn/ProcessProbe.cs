@@ -43,7 +43,9 @@ public sealed class ProcessProbe : IProbe, IDisposable
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.Write(0, Environment.WorkingSet);
-        writer.Write(1, GC.GetGCMemoryInfo().HeapSizeBytes);
+        // HeapSizeBytes is 0 until the first collection; the allocated total is the honest reading before that.
+        var heap = GC.GetGCMemoryInfo().HeapSizeBytes;
+        writer.Write(1, heap > 0 ? heap : GC.GetTotalMemory(forceFullCollection: false));
         writer.Write(2, ThreadPool.PendingWorkItemCount);
 
         var now = _time.GetTimestamp();
