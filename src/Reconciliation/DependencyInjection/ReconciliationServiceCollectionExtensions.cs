@@ -10,6 +10,7 @@ using Reconciliation.Healers;
 using Reconciliation.Policies;
 using Reconciliation.Probes;
 using Reconciliation.Rules;
+using Reconciliation.Status;
 using Reconciliation.Telemetry;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -55,8 +56,10 @@ public static class ReconciliationServiceCollectionExtensions
         services.TryAddSingleton<ReconciliationEngine>();
         services.TryAddSingleton<IReconciler>(sp => sp.GetRequiredService<ReconciliationEngine>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ReconciliationLoop>());
+        services.TryAddSingleton<ReconciliationStatusProvider>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProbe, ProcessProbe>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealer, AppRestartHealer>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealer, AppRestartHealer>(
+            static sp => AppRestartHealer.Create(sp.GetService<IHostApplicationLifetime>())));
         return new ReconciliationBuilder(services);
     }
 }

@@ -1,0 +1,56 @@
+using Reconciliation.Engine;
+using Reconciliation.Policies;
+using Reconciliation.Violations;
+
+namespace Reconciliation.Status;
+
+/// <summary>
+/// What a status page shows: every signal against the thresholds that watch it, open violations, recent heal history.
+/// Built from the latest report (never runs a tick). Holds only names and numbers, never secrets.
+/// </summary>
+public sealed record ReconciliationStatus
+{
+    /// <summary>When the latest report's tick started, or <see langword="null"/> before the first tick.</summary>
+    public DateTimeOffset? ReportTime { get; init; }
+
+    /// <summary>The latest tick's number (0 before the first).</summary>
+    public long Tick { get; init; }
+
+    /// <summary>The configured interval.</summary>
+    public TimeSpan Interval { get; init; }
+
+    /// <summary>True when no violation is open.</summary>
+    public bool IsHealthy { get; init; }
+
+    /// <summary>Every signal with its value and thresholds.</summary>
+    public IReadOnlyList<SignalStatus> Signals { get; init; } = [];
+
+    /// <summary>Violations not closed, and those closed during the latest tick.</summary>
+    public IReadOnlyList<Violation> Violations { get; init; } = [];
+
+    /// <summary>Recent heal attempts and verdicts, newest first.</summary>
+    public IReadOnlyList<HealRecord> History { get; init; } = [];
+
+    /// <summary>Probes that failed in the latest tick.</summary>
+    public IReadOnlyList<ProbeFailure> ProbeFailures { get; init; } = [];
+
+    /// <summary>Until when healing is paused by the global budget, if it is.</summary>
+    public DateTimeOffset? HealingPausedUntil { get; init; }
+}
+
+/// <summary>One signal on the status page.</summary>
+/// <param name="Signal">The signal's name.</param>
+/// <param name="Resource">The resource.</param>
+/// <param name="Unit">The unit.</param>
+/// <param name="Value">The latest reading, or <see langword="null"/>.</param>
+/// <param name="Thresholds">The rules that watch it.</param>
+public sealed record SignalStatus(string Signal, string Resource, string Unit, double? Value, IReadOnlyList<ThresholdStatus> Thresholds);
+
+/// <summary>One rule's threshold on a signal.</summary>
+/// <param name="Rule">The rule's name.</param>
+/// <param name="Direction"><c>above</c> or <c>below</c>.</param>
+/// <param name="Limit">The limit.</param>
+/// <param name="Clear">The clear level.</param>
+/// <param name="Severity">The rule's severity.</param>
+/// <param name="Breaching">True when the latest value is past the limit.</param>
+public sealed record ThresholdStatus(string Rule, string Direction, double Limit, double Clear, string Severity, bool Breaching);
