@@ -1,0 +1,61 @@
+using StackExchange.Redis;
+
+namespace Reconciliation.Redis;
+
+/// <summary>
+/// Options of one Redis resource (<c>AddRedis(multiplexer, o =&gt; ...)</c>, or bound from a configuration section).
+/// Validated at start; a bad value fails start with its key named. Read once at start (not reloaded).
+/// </summary>
+public sealed class RedisReconciliationOptions
+{
+    /// <summary>
+    /// The declared <c>maxmemory-policy</c> (<c>allkeys-lru</c>, <c>volatile-lfu</c>, ...). When set, <c>redis.policy.drift</c>
+    /// compares the live value with it and <c>redis.set-policy</c> restores it. Default: not declared (no drift reading).
+    /// </summary>
+    public string? MaxMemoryPolicy { get; set; }
+
+    /// <summary>The declared <c>maxmemory</c> in bytes (0 = no limit). Default: not declared (not compared, not restored).</summary>
+    public long? MaxMemory { get; set; }
+
+    /// <summary>The sliding window <c>redis.cache.hit_ratio</c> is computed over (on the <see cref="TimeProvider"/> clock). Default 5 minutes.</summary>
+    public TimeSpan HitRatioWindow { get; set; } = RedisReconciliationDefaults.HitRatioWindow;
+
+    /// <summary>
+    /// How often the probe reads <c>CONFIG GET maxmemory*</c> for the drift contract (only when a value is declared).
+    /// It reads sooner when the tick's <c>INFO</c> shows a policy or limit different from the last read. Default 1 minute.
+    /// </summary>
+    public TimeSpan ConfigRefreshInterval { get; set; } = RedisReconciliationDefaults.ConfigRefreshInterval;
+
+    /// <summary>
+    /// The key prefix <c>redis.evict-prefix</c> removes (<c>myapp:cache:</c>). Without it the healer does not apply to this resource.
+    /// Matched literally (glob characters are escaped); never empty, so the healer can never remove every key.
+    /// </summary>
+    public string? EvictPrefix { get; set; }
+
+    /// <summary>Keys asked for per <c>SCAN</c> step and unlinked per <c>UNLINK</c> (1..10 000). Default 250.</summary>
+    public int EvictBatchSize { get; set; } = RedisReconciliationDefaults.EvictBatchSize;
+
+    /// <summary>The most keys one <c>redis.evict-prefix</c> heal unlinks (1..10 000 000). Default 10 000.</summary>
+    public int EvictMaxKeys { get; set; } = RedisReconciliationDefaults.EvictMaxKeys;
+
+    /// <summary>The database <c>redis.evict-prefix</c> scans; -1 is the connection's default. Default -1.</summary>
+    public int Database { get; set; } = RedisReconciliationDefaults.Database;
+
+    /// <summary>
+    /// Builds the adapter's admin connection (it needs <c>INFO</c> and <c>CONFIG</c>). Default: the application
+    /// multiplexer's <see cref="IConnectionMultiplexer.Configuration"/> with <c>AllowAdmin = true</c>. Give one when the
+    /// application's connection carries settings a configuration string cannot (certificate callbacks, a custom socket manager).
+    /// The adapter owns and disposes what this returns.
+    /// </summary>
+    public Func<CancellationToken, Task<IConnectionMultiplexer>>? AdminConnectionFactory { get; set; }
+
+    /// <summary>
+    /// Builds a new application connection for <c>redis.reconnect</c> when the current one has failed. The host publishes it to
+    /// its own code (for example by swapping it into the holder it resolves connections from) and disposes the old one if it
+    /// wants to; the adapter then uses the new one. Without it, <c>redis.reconnect</c> rebuilds only the adapter's admin connection.
+    /// </summary>
+    public Func<CancellationToken, Task<IConnectionMultiplexer>>? ConnectionFactory { get; set; }
+
+    /// <summary>The configuration path the options came from, for error messages that name the full key.</summary>
+    internal string ConfigurationPath { get; set; } = "Redis:" + RedisReconciliationDefaults.ResourceName;
+}

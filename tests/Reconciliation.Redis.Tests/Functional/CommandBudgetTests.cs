@@ -1,0 +1,62 @@
+using Microsoft.Extensions.DependencyInjection;
+using Reconciliation.Tests;
+using StackExchange.Redis;
+using Xunit;
+
+namespace Reconciliation.Redis.Tests.Functional;
+
+/// <summary>
+/// What the probe costs the server, counted by the server itself (<c>INFO commandstats</c>): one INFO per tick,
+/// CONFIG GET only at its slower cadence, never KEYS or SCAN or MONITOR.
+/// </summary>
+public sealed class CommandBudgetTests
+{
+    [Fact]
+    public async Task The_probe_sends_one_INFO_per_tick_and_CONFIG_GET_only_at_its_cadence()
+    {
+        await using var redis = await RequireServer.DedicatedRedisAsync();
+        await using var app = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        await using var outside = await ConnectionMultiplexer.ConnectAsync(redis.Configuration(allowAdmin: true));
+        var server = outside.GetServers()[0];
+        await using var harness = ReconcilerHarness.Create(b => b.AddRedis(app, o =>
+        {
+            o.MaxMemoryPolicy = "noeviction";
+            o.ConfigRefreshInterval = TimeSpan.FromMinutes(1);
+        }));
+        await harness.TickAsync(); // builds the admin connection; its handshake is not the probe's cost
+        var before = await CommandCallsAsync(server);
+
+        const int ticks = 12; // two minutes of 10-second ticks
+        for (var i = 0; i < ticks; i++)
+        {
+            Assert.Equal(0, (await harness.NextTickAsync()).ValueOf(RedisSignalNames.PolicyDrift, "redis"));
+        }
+
+        var after = await CommandCallsAsync(server);
+        Assert.Equal(ticks + 1, Delta("info")); // + 1: the INFO commandstats that measured "before"
+        Assert.Equal(2, Delta("config|get"));   // at 1:00 and 2:00
+        foreach (var forbidden in new[] { "keys", "scan", "monitor", "flushall", "flushdb", "config|set" })
+        {
+            Assert.Equal(0, Delta(forbidden));
+        }
+
+        long Delta(string command) => after.GetValueOrDefault(command) - before.GetValueOrDefault(command);
+    }
+
+    private static async Task<Dictionary<string, long>> CommandCallsAsync(IServer server)
+    {
+        var calls = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var line in (await server.InfoRawAsync("commandstats"))!.Split('\n'))
+        {
+            // cmdstat_config|get:calls=3,usec=...
+            if (line.StartsWith("cmdstat_", StringComparison.Ordinal))
+            {
+                var name = line["cmdstat_".Length..line.IndexOf(':', StringComparison.Ordinal)];
+                var value = line[(line.IndexOf("calls=", StringComparison.Ordinal) + 6)..];
+                calls[name] = long.Parse(value[..value.IndexOf(',', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return calls;
+    }
+}
