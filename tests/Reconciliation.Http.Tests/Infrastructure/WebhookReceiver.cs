@@ -1,0 +1,55 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace Reconciliation.Http.Tests.Infrastructure;
+
+/// <summary>A real HTTP receiver on loopback that keeps every delivery it got, answering with a status the test sets.</summary>
+internal sealed class WebhookReceiver : IAsyncDisposable
+{
+    private readonly KestrelApp _app;
+
+    private WebhookReceiver(KestrelApp app) => _app = app;
+
+    public ConcurrentQueue<Delivery> Deliveries { get; } = new();
+
+    public int StatusCode { get; set; } = StatusCodes.Status200OK;
+
+    /// <summary>When set, the receiver does not answer until this completes (or the request is aborted).</summary>
+    public TaskCompletionSource? Hold { get; set; }
+
+    public Uri Url => _app.Url("hook");
+
+    public Uri UrlWithQuery(string query) => new(_app.Url("hook"), "?" + query);
+
+    public static async Task<WebhookReceiver> StartAsync()
+    {
+        WebhookReceiver? receiver = null;
+        var app = await KestrelApp.StartAsync(null, app => app.MapPost("/hook", async (HttpContext context) =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            receiver!.Deliveries.Enqueue(new Delivery(
+                body.ToArray(),
+                context.Request.Headers.TryGetValue("X-Reconciliation-Signature", out var signature) ? signature.ToString() : null,
+                context.Request.ContentType,
+                context.Request.Headers.Authorization.ToString()));
+            if (receiver.Hold is { } hold)
+            {
+                await hold.Task.WaitAsync(context.RequestAborted);
+            }
+
+            return Results.StatusCode(receiver.StatusCode);
+        }));
+        receiver = new WebhookReceiver(app);
+        return receiver;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Hold?.TrySetResult();
+        return _app.DisposeAsync();
+    }
+
+    internal sealed record Delivery(byte[] Body, string? Signature, string? ContentType, string Authorization);
+}
