@@ -1,0 +1,37 @@
+using Reconciliation.Probes;
+using Reconciliation.Signals;
+
+namespace Reconciliation.Queue;
+
+/// <summary>
+/// Reads one queue in one round trip: <c>queue.depth</c>, <c>queue.oldest_pending.age</c>, <c>queue.stuck</c>,
+/// <c>queue.dead</c>. The queue's name is the resource.
+/// </summary>
+internal sealed class QueueProbe(PostgresJobQueue queue) : IProbe
+{
+    private const int DepthIndex = 0;
+    private const int AgeIndex = 1;
+    private const int StuckIndex = 2;
+    private const int DeadIndex = 3;
+
+    private static readonly SignalDescriptor[] Descriptors =
+    [
+        new(QueueSignalNames.Depth, SignalUnits.Count, "Pending jobs (due or delayed)."),
+        new(QueueSignalNames.OldestPendingAge, SignalUnits.Seconds, "How long the oldest due pending job has waited past its run_at; 0 when nothing is due."),
+        new(QueueSignalNames.Stuck, SignalUnits.Count, "Jobs leased past the visibility timeout, whose worker stopped heartbeating, or pending with no attempts left."),
+        new(QueueSignalNames.Dead, SignalUnits.Count, "Dead-lettered jobs."),
+    ];
+
+    public string Resource => queue.Name;
+
+    public IReadOnlyList<SignalDescriptor> Signals => Descriptors;
+
+    public async ValueTask ProbeAsync(SignalWriter writer, CancellationToken cancellationToken)
+    {
+        var stats = await queue.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+        writer.Write(DepthIndex, stats.Depth);
+        writer.Write(AgeIndex, stats.OldestPendingAge);
+        writer.Write(StuckIndex, stats.Stuck);
+        writer.Write(DeadIndex, stats.Dead);
+    }
+}

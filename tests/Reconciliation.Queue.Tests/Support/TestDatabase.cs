@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using Npgsql;
+using Reconciliation.Tests;
+using Xunit;
+
+namespace Reconciliation.Queue.Tests.Support;
+
+/// <summary>One database on the shared PostgreSQL per test class (by scope name), created on first use.</summary>
+internal static class TestDatabase
+{
+    private static readonly ConcurrentDictionary<string, Lazy<Task<NpgsqlDataSource>>> Sources = new(StringComparer.Ordinal);
+
+    public static async Task<NpgsqlDataSource> GetAsync(string scope)
+    {
+        // RequireServer first (outside the cache) so a missing server skips, and is not cached as a failure.
+        var pg = await RequireServer.PostgresAsync();
+        return await Sources.GetOrAdd(scope, s => new Lazy<Task<NpgsqlDataSource>>(async () =>
+            NpgsqlDataSource.Create(await pg.CreateDatabaseAsync(s)))).Value;
+    }
+
+    public static async Task<long> ScalarAsync(this NpgsqlDataSource dataSource, string sql)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        var value = await command.ExecuteScalarAsync(TestContext.Current.CancellationToken);
+        return Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public static async Task ExecuteAsync(this NpgsqlDataSource dataSource, string sql)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes (a real condition on a real server, not a sleep).</summary>
+    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<Task>? between = null)
+    {
+        var deadline = TimeProvider.System.GetTimestamp() + (long)(timeout.TotalSeconds * TimeProvider.System.TimestampFrequency);
+        while (true)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+
+            if (TimeProvider.System.GetTimestamp() > deadline)
+            {
+                return false;
+            }
+
+            if (between is not null)
+            {
+                await between();
+            }
+
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+    }
+}
