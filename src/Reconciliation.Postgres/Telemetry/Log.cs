@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Logging;
+
+namespace Reconciliation.Postgres.Telemetry;
+
+/// <summary>The PostgreSQL package's log messages (event ids 100–199). Never a connection string or password.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(100, LogLevel.Information, "PostgreSQL {Resource}: connection budget {Budget} of {Available} usable connections (max pool size {MaxPoolSize} x {Replicas} replicas + {ProbeConnections} probe connections + {OtherClients} other clients)", EventName = "CapacityWithinBudget")]
+    public static partial void CapacityWithinBudget(this ILogger logger, string resource, long budget, int available, int maxPoolSize, int replicas, int probeConnections, int otherClients);
+
+    [LoggerMessage(101, LogLevel.Warning, "PostgreSQL {Resource}: connection budget {Budget} exceeds the {Available} usable connections (max pool size {MaxPoolSize} x {Replicas} replicas + {ProbeConnections} probe connections + {OtherClients} other clients): under full load the server will answer 'sorry, too many clients already'", EventName = "CapacityOverBudget")]
+    public static partial void CapacityOverBudget(this ILogger logger, string resource, long budget, int available, int maxPoolSize, int replicas, int probeConnections, int otherClients);
+
+    [LoggerMessage(102, LogLevel.Warning, "Terminated PostgreSQL session {Pid} of application {Application} on {Resource}: idle in transaction for {IdleSeconds:F1} s", EventName = "SessionTerminated")]
+    public static partial void SessionTerminated(this ILogger logger, int pid, string application, string resource, double idleSeconds);
+
+    [LoggerMessage(103, LogLevel.Warning, "Cancelled the statement of PostgreSQL session {Pid} (application {Application}, state {State}) on {Resource}: it blocked a statement waiting {WaitSeconds:F1} s", EventName = "BlockerCancelled")]
+    public static partial void BlockerCancelled(this ILogger logger, int pid, string application, string? state, string resource, double waitSeconds);
+
+    [LoggerMessage(104, LogLevel.Warning, "Cleared the Npgsql connection pool of {Resource}: idle connections closed, busy ones close when returned", EventName = "PoolCleared")]
+    public static partial void PoolCleared(this ILogger logger, string resource);
+
+    [LoggerMessage(105, LogLevel.Warning, "PostgreSQL {Resource}: the data source sets no Application Name and ApplicationNames is empty; postgres.terminate-idle-in-transaction will not act and postgres.idle_in_transaction.* cover every session of the database", EventName = "NoApplicationNames")]
+    public static partial void NoApplicationNames(this ILogger logger, string resource);
+
+    [LoggerMessage(106, LogLevel.Warning, "PostgreSQL {Resource}: no Npgsql pool metrics match the data source; postgres.pool.* have no reading. Set PoolName to the NpgsqlDataSourceBuilder.Name of the data source", EventName = "PoolMetricsMissing")]
+    public static partial void PoolMetricsMissing(this ILogger logger, string resource);
+
+    [LoggerMessage(107, LogLevel.Information, "PostgreSQL {Resource}: migration gate says {Verdict}: {Reasons}", EventName = "MigrationGateChecked")]
+    public static partial void MigrationGateChecked(this ILogger logger, string resource, string verdict, string reasons);
+
+    [LoggerMessage(108, LogLevel.Warning, "PostgreSQL {Resource}: blocker session {Pid} (application {Application}) is idle in transaction; cancelling has no statement to stop, terminate it instead (postgres.terminate-idle-in-transaction)", EventName = "BlockerIdleInTransaction")]
+    public static partial void BlockerIdleInTransaction(this ILogger logger, string resource, int pid, string application);
+}

@@ -1,1 +1,0 @@
-namespace Reconciliation.Postgres.Tests;
