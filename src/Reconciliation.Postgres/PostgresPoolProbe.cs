@@ -113,7 +113,7 @@ internal sealed class PostgresPoolProbe : IProbe, IDisposable
             }
         }
 
-        if (!string.Equals(poolName, _resource.PoolName, StringComparison.Ordinal))
+        if (!_resource.IsAppPool(poolName))
         {
             return;
         }

@@ -29,6 +29,9 @@ internal sealed class PostgresResource : IAsyncDisposable, IDisposable
         var appSettings = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
         AppMaxPoolSize = appSettings.MaxPoolSize;
         PoolName = options.PoolName ?? DefaultPoolName(dataSource, appSettings);
+        // Without an explicit PoolName, also accept a builder Name equal to the resource name: the common way to name a
+        // data source ("main-db" for resource "main-db") then works without repeating it.
+        _poolNames = options.PoolName is not null ? [options.PoolName] : [PoolName, options.Resource];
         ApplicationNames = options.ApplicationNames.Count > 0
             ? [.. options.ApplicationNames]
             : string.IsNullOrEmpty(appSettings.ApplicationName) ? [] : [appSettings.ApplicationName];
@@ -39,6 +42,8 @@ internal sealed class PostgresResource : IAsyncDisposable, IDisposable
 
         Connector = new PostgresProbeConnector(dataSource, options);
     }
+
+    private readonly string[] _poolNames;
 
     /// <summary>The resource name.</summary>
     public string Name { get; }
@@ -55,6 +60,20 @@ internal sealed class PostgresResource : IAsyncDisposable, IDisposable
 
     /// <summary>The value of Npgsql's <c>db.client.connection.pool.name</c> tag for the app's pool.</summary>
     public string PoolName { get; }
+
+    /// <summary>True when <paramref name="poolName"/> (a <c>db.client.connection.pool.name</c> tag) is the app's pool.</summary>
+    public bool IsAppPool(string? poolName)
+    {
+        foreach (var name in _poolNames)
+        {
+            if (string.Equals(poolName, name, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>The application names the terminate healer may act on (empty: none known).</summary>
     public string[] ApplicationNames { get; }

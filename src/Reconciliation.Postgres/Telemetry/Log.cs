@@ -23,7 +23,7 @@ internal static partial class Log
     [LoggerMessage(105, LogLevel.Warning, "PostgreSQL {Resource}: the data source sets no Application Name and ApplicationNames is empty; postgres.terminate-idle-in-transaction will not act and postgres.idle_in_transaction.* cover every session of the database", EventName = "NoApplicationNames")]
     public static partial void NoApplicationNames(this ILogger logger, string resource);
 
-    [LoggerMessage(106, LogLevel.Warning, "PostgreSQL {Resource}: no Npgsql pool metrics match the data source; postgres.pool.* have no reading. Set PoolName to the NpgsqlDataSourceBuilder.Name of the data source", EventName = "PoolMetricsMissing")]
+    [LoggerMessage(106, LogLevel.Warning, "PostgreSQL {Resource}: no Npgsql pool metrics match the data source; postgres.pool.* have no reading. Name the data source like the resource (NpgsqlDataSourceBuilder.Name) or set PoolName to its Name", EventName = "PoolMetricsMissing")]
     public static partial void PoolMetricsMissing(this ILogger logger, string resource);
 
     [LoggerMessage(107, LogLevel.Information, "PostgreSQL {Resource}: migration gate says {Verdict}: {Reasons}", EventName = "MigrationGateChecked")]

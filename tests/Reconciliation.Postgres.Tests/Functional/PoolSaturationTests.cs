@@ -93,4 +93,21 @@ public sealed class PoolSaturationTests
         Assert.Equal(0, drained.ValueOf(PostgresSignalNames.PoolPending, "main-db"));
         await held2.DisposeAsync();
     }
+
+    [Fact]
+    public async Task A_data_source_named_like_its_resource_is_matched_without_setting_PoolName()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var pg = await RequireServer.PostgresAsync();
+        var database = await pg.CreateDatabaseAsync(nameof(A_data_source_named_like_its_resource_is_matched_without_setting_PoolName));
+        var builder = new NpgsqlDataSourceBuilder(database) { Name = "named-db" };
+        builder.ConnectionStringBuilder.MaxPoolSize = 4;
+        await using var appDataSource = builder.Build();
+        await using var harness = EngineHarness.Create(b => b.AddPostgres("named-db", appDataSource));
+
+        await using var held = await appDataSource.OpenConnectionAsync(ct);
+        var report = await harness.TickAsync();
+
+        Assert.Equal(0.25, report.ValueOf(PostgresSignalNames.PoolUsage, "named-db"));
+    }
 }
