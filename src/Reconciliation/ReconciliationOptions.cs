@@ -41,4 +41,7 @@ public sealed class ReconciliationOptions
 
     /// <summary>The configuration path the options were bound from, for error messages that name the full key.</summary>
     internal string ConfigurationPath { get; set; } = SectionName;
+
+    /// <summary>Values that did not bind (the binder's messages name their keys); the validator reports them.</summary>
+    internal List<string> BindErrors { get; } = [];
 }

@@ -12,7 +12,7 @@ public sealed class AppRestartHealer : IHealer
     /// <summary>The healer's name, <c>app.restart</c>.</summary>
     public const string HealerName = "app.restart";
 
-    private readonly IHostApplicationLifetime _lifetime;
+    private readonly IHostApplicationLifetime? _lifetime;
 
     /// <summary>Creates the healer.</summary>
     public AppRestartHealer(IHostApplicationLifetime lifetime)
@@ -20,6 +20,16 @@ public sealed class AppRestartHealer : IHealer
         ArgumentNullException.ThrowIfNull(lifetime);
         _lifetime = lifetime;
     }
+
+    // Registered by AddStateReconciliation for every app, also one without a generic host (a console tool, a test's
+    // plain ServiceCollection): there it has no lifetime to stop, and says so instead of failing the whole container.
+    private AppRestartHealer(IHostApplicationLifetime? lifetime, bool optional)
+    {
+        _ = optional;
+        _lifetime = lifetime;
+    }
+
+    internal static AppRestartHealer Create(IHostApplicationLifetime? lifetime) => new(lifetime, optional: true);
 
     /// <inheritdoc />
     public string Name => HealerName;
@@ -36,6 +46,11 @@ public sealed class AppRestartHealer : IHealer
     /// <inheritdoc />
     public ValueTask<HealOutcome> HealAsync(HealContext context, CancellationToken cancellationToken)
     {
+        if (_lifetime is null)
+        {
+            return ValueTask.FromResult(HealOutcome.Failed("no IHostApplicationLifetime is registered: this process does not run in a host it could stop"));
+        }
+
         _lifetime.StopApplication();
         return ValueTask.FromResult(HealOutcome.Healed("graceful stop requested"));
     }

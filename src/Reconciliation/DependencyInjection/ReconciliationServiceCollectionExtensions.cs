@@ -25,9 +25,13 @@ public static class ReconciliationServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         var builder = services.AddStateReconciliation();
         var path = configuration is IConfigurationSection section ? section.Path : ReconciliationOptions.SectionName;
-        services.AddOptions<ReconciliationOptions>()
-            .Bind(configuration)
-            .Configure(o => o.ConfigurationPath = path);
+        services.AddOptions<ReconciliationOptions>().Configure(o =>
+        {
+            o.ConfigurationPath = path;
+            ReconciliationConfigurationBinder.Bind(configuration, o);
+        });
+        services.AddSingleton<IOptionsChangeTokenSource<ReconciliationOptions>>(
+            new ConfigurationChangeTokenSource<ReconciliationOptions>(Microsoft.Extensions.Options.Options.DefaultName, configuration));
         return builder;
     }
 
@@ -46,7 +50,9 @@ public static class ReconciliationServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<ReconciliationOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReconciliationOptions>, ReconciliationOptionsValidator>());
+        services.TryAddSingleton<ReconciliationOptionsValidator>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReconciliationOptions>, ReconciliationOptionsValidator>(
+            static sp => sp.GetRequiredService<ReconciliationOptionsValidator>()));
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ReconciliationMetrics>();

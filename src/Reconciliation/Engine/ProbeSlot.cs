@@ -15,7 +15,7 @@ internal sealed class ProbeSlot
         FailedSlot = failedSlot;
         _values = values;
         TypeName = probe.GetType().Name;
-        Writer = new SignalWriter(values, offset, probe.Signals);
+        Writer = new SignalWriter(probe.Signals);
     }
 
     public IProbe Probe { get; }
@@ -35,11 +35,16 @@ internal sealed class ProbeSlot
 
     public bool WasFailing { get; set; }
 
-    /// <summary>After a timeout: the old writer is closed forever, so a late write cannot reach a later tick.</summary>
+    /// <summary>After a timeout: the old writer is closed forever (its buffer is never copied again), so a late write cannot reach a later tick.</summary>
     public void AbandonWriter()
     {
         Writer.Close();
-        Writer = new SignalWriter(_values, Offset, Probe.Signals);
-        Writer.Reset();
+        Writer = new SignalWriter(Probe.Signals);
     }
+
+    /// <summary>The probe finished in time: its readings become the tick's values.</summary>
+    public void Commit() => Writer.CopyTo(_values.AsSpan(Offset, Count));
+
+    /// <summary>The probe failed or is still running: no reading for any of its signals this tick.</summary>
+    public void ClearValues() => _values.AsSpan(Offset, Count).Fill(double.NaN);
 }

@@ -20,6 +20,9 @@ namespace Reconciliation.Engine;
 /// </summary>
 internal sealed class ReconciliationEngine : IReconciler, IDisposable
 {
+    /// <summary>A verification deadline counts as reached this fraction of an interval early (timer jitter).</summary>
+    private const int VerifyJitterDivisor = 10;
+
     private readonly SignalTable _table;
     private readonly IHealer[] _healers;
     private readonly IHealJournal _journal;
@@ -39,6 +42,7 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
     private Settings? _pendingSettings;
     private ReconciliationReport? _latest;
     private DateTimeOffset? _pausedUntil;
+    private DateTimeOffset? _budgetSince;
     private long _tick;
 
     public ReconciliationEngine(
@@ -52,11 +56,12 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
         TimeProvider timeProvider,
         ILogger<ReconciliationEngine> logger,
         ReconciliationMetrics metrics,
-        ReconciliationEvents events)
+        ReconciliationEvents events,
+        ReconciliationOptionsValidator validator)
     {
         var probeArray = probes.ToArray();
         _healers = healers.ToArray();
-        _validator = new ReconciliationOptionsValidator(probeArray, _healers);
+        _validator = validator;
         _table = new SignalTable(probeArray);
         _journal = journal;
         _lease = lease;
@@ -67,6 +72,7 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
         _factory = factory;
         _startedAt = timeProvider.GetUtcNow();
         _settings = Compile(options.Value, previous: null); // options.Value throws OptionsValidationException when invalid
+        validator.EngineValidatesReloads = true;
         metrics.Observe(ObserveSignals, ObserveViolations);
 
         foreach (var source in changeSources)
@@ -87,6 +93,9 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
     public ReconciliationOptions CurrentOptions => _settings.Options;
 
     internal SignalTable Table => _table;
+
+    /// <summary>When the engine was created (the health check's "no report yet" grace starts here).</summary>
+    internal DateTimeOffset StartedAt => _startedAt;
 
     internal RuleEvaluator Evaluator => _settings.Evaluator;
 
@@ -197,14 +206,19 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
     /// <summary>Runs one probe under its timeout. Returns null on success, or the scrubbed reason it failed.</summary>
     private async Task<string?> RunProbeAsync(ProbeSlot slot, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        var started = _time.GetTimestamp();
         if (slot.Running is { IsCompleted: false })
         {
-            slot.Writer.Reset();
+            // A probe that hung past its timeout is not started twice: it may hold the only connection it has.
+            slot.ClearValues();
+            _metrics.RecordProbe(slot.Probe.Resource, slot.TypeName, TimeSpan.Zero, failed: true);
             return "still running since an earlier tick (hung); not started again";
         }
 
         slot.Writer.Reset();
-        var started = _time.GetTimestamp();
+
+        // The timeout timer exists before the probe is called, and the wait below ends when it fires even if the
+        // probe ignores its token. (A timer created after the call could miss a clock that moved meanwhile.)
         using var timeoutSource = new CancellationTokenSource(timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
         Task run;
@@ -221,12 +235,7 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
         string? failure = null;
         try
         {
-            // WaitAsync stops waiting at the timeout even when the probe ignores its token.
-            await run.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            failure = $"timed out after {timeout}";
+            await run.WaitAsync(linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -237,17 +246,19 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
             failure = SecretScrubber.Describe(e);
         }
 
-        if (failure is not null)
+        if (failure is null)
         {
-            // Whatever the probe wrote before failing is not a reading; a late write cannot land either.
+            slot.Commit();
+        }
+        else
+        {
+            // Whatever the probe wrote before failing is not a reading. If it is still running, its writer is closed
+            // and never read again, so a late write cannot land in this tick or a later one.
+            slot.ClearValues();
             if (!run.IsCompleted)
             {
                 slot.AbandonWriter();
                 _ = run.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-            }
-            else
-            {
-                slot.Writer.Reset();
             }
         }
 
@@ -274,6 +285,7 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
                 // The loop is closed: the heal counts as a success only now, when its violation closed in time.
                 violation.PendingVerification = null;
                 _ = RecordAsync(pending with { Outcome = HealOutcomeKind.Healed, Reason = "violation closed", IsVerdict = true });
+                _metrics.RecordHeal(pending.Healer, HealOutcomeKind.Healed);
                 Log.HealSucceeded(_logger, pending.Healer, instance.Resource, instance.Rule.Name);
                 Publish(ViolationEvent(ReconciliationEventKind.HealSucceeded, violation, now) with { Healer = pending.Healer, Attempt = violation.HealerAttempts });
             }
@@ -303,6 +315,7 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
     {
         List<(ActiveViolation Violation, IHealer Healer, HealPolicy Policy)>? due = null;
         HashSet<string>? resourcesThisTick = null;
+        var healsDue = 0;
         var warmingUp = now - _startedAt < settings.Options.WarmUp || tick <= 1;
 
         foreach (var instance in settings.Evaluator.Instances)
@@ -315,7 +328,9 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
 
             if (violation.State == ViolationState.Healing)
             {
-                if (now < violation.VerifyDeadline)
+                // The verdict falls on the first tick at the deadline; a tick that fires a hair early (timer jitter)
+                // counts as that tick, or the default VerifyWithin of one interval would really wait two.
+                if (now < violation.VerifyDeadline - settings.Options.Interval / VerifyJitterDivisor)
                 {
                     violation.HeldBack = "verifying the last heal";
                     continue;
@@ -333,12 +348,6 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
             if (warmingUp)
             {
                 violation.HeldBack = $"warm-up: no heals before {_startedAt + settings.Options.WarmUp:O} and before a first full tick";
-                continue;
-            }
-
-            if (await IsBudgetPausedAsync(settings, now, cancellationToken).ConfigureAwait(false))
-            {
-                violation.HeldBack = $"heal budget spent: healing paused until {_pausedUntil:O}";
                 continue;
             }
 
@@ -364,6 +373,19 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
                     violation.HeldBack = $"another heal of {instance.Resource} is running";
                     continue;
                 }
+            }
+
+            // The budget is judged only when a real heal is due, counting the ones already due this tick, so a tick
+            // with many violations cannot overrun it. Dry-runs act on nothing and are not counted.
+            if (!choice.Value.Policy.DryRun)
+            {
+                if (await IsBudgetPausedAsync(settings, now, healsDue, cancellationToken).ConfigureAwait(false))
+                {
+                    violation.HeldBack = $"heal budget spent: healing paused until {_pausedUntil:O}";
+                    continue;
+                }
+
+                healsDue++;
             }
 
             violation.HeldBack = null;
@@ -421,15 +443,18 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
             }
 
             var attempts = await _journal.CountAttemptsAsync(name, instance.Resource, now - policy.Window, cancellationToken).ConfigureAwait(false);
-            var usedUp = attempts >= policy.MaxAttempts || violation.HealerAttempts >= policy.MaxAttempts;
+            // Only real attempts count: a dry-run plan is not an attempt, so switching dry-run off never finds a
+            // violation already escalated or exhausted by plans that were only logged.
+            var usedUp = attempts >= policy.MaxAttempts;
             if (usedUp)
             {
                 Escalate(violation);
                 continue;
             }
 
+            // "Since" is inclusive: an attempt exactly one cooldown ago has served it (as NextAttemptAt does within a violation).
             if (policy.Cooldown > TimeSpan.Zero && violation.HealerAttempts == 0
-                && await _journal.CountAttemptsAsync(name, instance.Resource, now - policy.Cooldown, cancellationToken).ConfigureAwait(false) > 0)
+                && await _journal.CountAttemptsAsync(name, instance.Resource, now - policy.Cooldown + TimeSpan.FromTicks(1), cancellationToken).ConfigureAwait(false) > 0)
             {
                 // A heal of the same resource by this healer ran recently (for an earlier violation): respect its cooldown.
                 violation.HeldBack = $"{name} is cooling down on {instance.Resource}";
@@ -539,16 +564,17 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
 
         try
         {
-            return await run.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            _ = run.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-            return HealOutcome.Failed($"timed out after {timeout}");
+            // Ends at the timeout even when the healer ignores its token (the timer was armed before the call).
+            return await run.WaitAsync(linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return HealOutcome.Failed($"timed out after {timeout}");
+            if (!run.IsCompleted)
+            {
+                _ = run.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            }
+
+            return HealOutcome.Failed(timeoutSource.IsCancellationRequested ? $"timed out after {timeout}" : "cancelled");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -569,7 +595,11 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
         };
         var record = new HealRecord(healer.Name, instance.Resource, instance.Rule.Name, now, outcome.Kind, reason);
         _ = RecordAsync(record);
-        _metrics.RecordHeal(healer.Name, outcome.Kind);
+        if (outcome.Kind != HealOutcomeKind.Healed)
+        {
+            // A carried-out heal is counted once, by its verdict: healed when its violation closes in time, else failed.
+            _metrics.RecordHeal(healer.Name, outcome.Kind);
+        }
 
         switch (outcome.Kind)
         {
@@ -577,7 +607,8 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
                 violation.Attempts++;
                 violation.HealerAttempts++;
                 violation.State = ViolationState.Healing;
-                violation.VerifyDeadline = now + policy.VerifyWithin;
+                // From when the healer returned, so a slow heal still gets the whole period to show its effect.
+                violation.VerifyDeadline = _time.GetUtcNow() + policy.VerifyWithin;
                 violation.PendingVerification = record;
                 break;
             case HealOutcomeKind.Failed:
@@ -589,7 +620,6 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
                 Publish(ViolationEvent(ReconciliationEventKind.HealFailed, violation, now) with { Healer = healer.Name, Attempt = context.Attempt, Reason = reason });
                 break;
             case HealOutcomeKind.DryRun:
-                violation.HealerAttempts++;
                 violation.NextAttemptAt = now + policy.Cooldown;
                 Publish(ViolationEvent(ReconciliationEventKind.HealSkipped, violation, now) with { Healer = healer.Name, Attempt = context.Attempt, Reason = "dry run: would " + reason });
                 break;
@@ -607,19 +637,30 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
     {
         var pending = violation.PendingVerification!;
         var instance = violation.Instance;
-        var policy = instance.Rule.Policies[Math.Min(violation.HealerIndex, instance.Rule.Policies.Length - 1)];
         violation.PendingVerification = null;
         violation.State = ViolationState.Open;
         violation.ConsecutiveFailures++;
-        violation.NextAttemptAt = pending.StartedAt + policy.Backoff(violation.ConsecutiveFailures);
-        var reason = $"the violation did not close within {policy.VerifyWithin} of the heal";
+        var policies = instance.Rule.Policies;
+        string reason;
+        if (policies.Length == 0)
+        {
+            // A reload removed the rule's healers while the heal was being verified: nothing left to back off from.
+            reason = "the violation did not close after the heal";
+        }
+        else
+        {
+            var policy = policies[Math.Min(violation.HealerIndex, policies.Length - 1)];
+            violation.NextAttemptAt = pending.StartedAt + policy.Backoff(violation.ConsecutiveFailures);
+            reason = $"the violation did not close within {policy.VerifyWithin} of the heal";
+        }
+
         await RecordAsync(pending with { Outcome = HealOutcomeKind.Failed, Reason = reason, IsVerdict = true }, cancellationToken).ConfigureAwait(false);
         _metrics.RecordHeal(pending.Healer, HealOutcomeKind.Failed);
         Log.HealFailed(_logger, pending.Healer, instance.Resource, instance.Rule.Name, violation.HealerAttempts, reason);
         Publish(ViolationEvent(ReconciliationEventKind.HealFailed, violation, now) with { Healer = pending.Healer, Attempt = violation.HealerAttempts, Reason = reason });
     }
 
-    private async Task<bool> IsBudgetPausedAsync(Settings settings, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<bool> IsBudgetPausedAsync(Settings settings, DateTimeOffset now, int dueThisTick, CancellationToken cancellationToken)
     {
         if (_pausedUntil is { } until)
         {
@@ -628,18 +669,32 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
                 return true;
             }
 
+            // After a pause the budget starts afresh (like a circuit breaker closing), or with a Window longer than
+            // the Pause the heals from before the pause would pause healing again at once.
             _pausedUntil = null;
+            _budgetSince = until;
             Log.HealingResumed(_logger);
         }
 
-        var budget = settings.Options.HealBudget;
-        var count = await _journal.CountAllAttemptsAsync(now - budget.Window, cancellationToken).ConfigureAwait(false);
-        if (count <= budget.MaxHeals)
+        if (settings.Options.HealBudget is not { } budget)
         {
             return false;
         }
 
-        // More than MaxHeals within the window: something keeps breaking and healing does not fix it. Stop and say so.
+        var since = now - budget.Window;
+        if (_budgetSince is { } resumed && resumed > since)
+        {
+            since = resumed;
+        }
+
+        var count = await _journal.CountAllAttemptsAsync(since, cancellationToken).ConfigureAwait(false) + dueThisTick;
+        if (count < budget.MaxHeals)
+        {
+            return false;
+        }
+
+        // One more heal would make more than MaxHeals within the window: something keeps breaking and healing does
+        // not fix it. Stop and say so.
         _pausedUntil = now + budget.Pause;
         Log.HealingPaused(_logger, count, budget.Window, _pausedUntil.Value);
         Publish(new ReconciliationEvent { Kind = ReconciliationEventKind.HealingPaused, Timestamp = now, Reason = $"{count} heals within {budget.Window}; paused until {_pausedUntil:O}" });
@@ -767,24 +822,33 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
             Log.ReloadRejected(_logger, string.Join(" ", e.Failures));
             return;
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
+        catch (Exception e)
         {
-            // A value that does not even bind (e.g. "abc" for a TimeSpan): the binder names the key in its message.
+            // A value that does not even bind (e.g. "abc" for a TimeSpan; the binder names the key in its message), or a
+            // Configure delegate that threw: nothing may escape into IConfigurationRoot.Reload() of the host.
             Log.ReloadRejected(_logger, SecretScrubber.Scrub(e.Message));
             return;
         }
 
-        var errors = _validator.Collect(candidate);
-        if (errors.Count > 0)
+        try
         {
-            Log.ReloadRejected(_logger, string.Join(" ", errors));
-            return;
-        }
+            var errors = _validator.Collect(candidate);
+            if (errors.Count > 0)
+            {
+                Log.ReloadRejected(_logger, string.Join(" ", errors));
+                return;
+            }
 
-        lock (_reloadGate)
+            var compiled = Compile(candidate, previous: null);
+            lock (_reloadGate)
+            {
+                // Applied at the start of the next tick, so a running tick never sees rules change under it.
+                _pendingSettings = compiled;
+            }
+        }
+        catch (Exception e)
         {
-            // Applied at the start of the next tick, so a running tick never sees rules change under it.
-            _pendingSettings = Compile(candidate, previous: null);
+            Log.ReloadRejected(_logger, SecretScrubber.Scrub(e.Message));
         }
     }
 

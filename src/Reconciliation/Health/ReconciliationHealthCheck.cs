@@ -24,8 +24,10 @@ internal sealed class ReconciliationHealthCheck : IHealthCheck
         _reconciler = reconciler;
         _options = options;
         _time = timeProvider;
-        _createdAt = timeProvider.GetUtcNow();
         _engine = reconciler as ReconciliationEngine;
+
+        // AddCheck<T> creates a new check per run: the grace before the first report starts with the engine, not here.
+        _createdAt = _engine?.StartedAt ?? timeProvider.GetUtcNow();
     }
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)

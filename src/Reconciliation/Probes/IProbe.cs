@@ -17,7 +17,9 @@ public interface IProbe
 
     /// <summary>
     /// Takes one reading. Every signal starts the tick as "no reading"; write the ones you measured.
-    /// Honour <paramref name="cancellationToken"/>: it fires at the probe timeout and at shutdown.
+    /// Honour <paramref name="cancellationToken"/>: it fires at the probe timeout and at shutdown. Do not block the calling
+    /// thread (use async I/O): the engine stops waiting at the timeout for the task you return, but a probe that blocks
+    /// before returning one holds up the whole tick.
     /// </summary>
     ValueTask ProbeAsync(SignalWriter writer, CancellationToken cancellationToken);
 }

@@ -3,22 +3,23 @@ using Reconciliation.Signals;
 namespace Reconciliation.Probes;
 
 /// <summary>
-/// Where a probe writes its readings: a window onto the engine's preallocated signal storage.
-/// Writing allocates nothing. A writer is closed when its probe times out, so a probe that wakes up late
-/// can never overwrite a later tick's readings.
+/// Where a probe writes its readings for one tick, into preallocated storage. Writing allocates nothing. The engine
+/// takes the readings only when the probe finished within its timeout, and a writer is closed when its probe times
+/// out, so a probe that wakes up late can never overwrite this tick's readings or a later tick's.
 /// </summary>
 public sealed class SignalWriter
 {
-    private readonly double[] _values;
-    private readonly int _offset;
+    private readonly double[] _staged;
     private readonly IReadOnlyList<SignalDescriptor> _signals;
     private volatile bool _open = true;
 
-    internal SignalWriter(double[] values, int offset, IReadOnlyList<SignalDescriptor> signals)
+    // The probe writes into the writer's own buffer; the engine copies it into the signal table only when the probe
+    // finished in time. So a probe that times out (or wakes up after its timeout) never touches the table at all.
+    internal SignalWriter(IReadOnlyList<SignalDescriptor> signals)
     {
-        _values = values;
-        _offset = offset;
         _signals = signals;
+        _staged = new double[signals.Count];
+        Array.Fill(_staged, double.NaN);
     }
 
     /// <summary>Writes the reading of the signal at <paramref name="index"/> in the probe's <see cref="IProbe.Signals"/>.</summary>
@@ -30,7 +31,7 @@ public sealed class SignalWriter
         if (_open)
         {
             // NaN is the engine's "no reading"; a probe that computes NaN (0/0) has no reading either.
-            _values[_offset + index] = double.IsInfinity(value) ? double.NaN : value;
+            _staged[index] = double.IsInfinity(value) ? double.NaN : value;
         }
     }
 
@@ -49,14 +50,14 @@ public sealed class SignalWriter
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _signals.Count);
-        var value = _values[_offset + index];
+        var value = _staged[index];
         return double.IsNaN(value) ? null : value;
     }
 
-    internal void Reset()
-    {
-        _values.AsSpan(_offset, _signals.Count).Fill(double.NaN);
-    }
+    internal void Reset() => _staged.AsSpan().Fill(double.NaN);
+
+    /// <summary>Copies this tick's readings into <paramref name="destination"/> (the probe's range of the signal table).</summary>
+    internal void CopyTo(Span<double> destination) => _staged.AsSpan().CopyTo(destination);
 
     internal void Close() => _open = false;
 

@@ -22,15 +22,27 @@ internal sealed class ReconciliationOptionsValidator : IValidateOptions<Reconcil
         _healers = healers.ToArray();
     }
 
+    /// <summary>
+    /// Set by the engine once it runs on a valid configuration. From then on every reload is the engine's to judge (it
+    /// rejects an invalid one and keeps the previous configuration); failing here as well would make the framework's
+    /// IOptionsMonitor (created by ValidateOnStart) throw out of <c>IConfigurationRoot.Reload()</c> in the host.
+    /// </summary>
+    internal bool EngineValidatesReloads { get; set; }
+
     public ValidateOptionsResult Validate(string? name, ReconciliationOptions options)
     {
+        if (EngineValidatesReloads)
+        {
+            return ValidateOptionsResult.Skip;
+        }
+
         var errors = Collect(options);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
     internal List<string> Collect(ReconciliationOptions options)
     {
-        var errors = new List<string>();
+        var errors = new List<string>(options.BindErrors);
         var root = options.ConfigurationPath;
 
         Positive(errors, $"{root}:Interval", options.Interval);

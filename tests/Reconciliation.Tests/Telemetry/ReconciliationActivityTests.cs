@@ -1,0 +1,39 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Reconciliation.Healers;
+using Reconciliation.Telemetry;
+using Reconciliation.Tests.TestSupport;
+using static Reconciliation.Tests.Policies.HealPolicyTests;
+
+namespace Reconciliation.Tests.Telemetry;
+
+/// <summary>ActivitySource <c>Reconciliation</c>: a span per tick and per heal, a failed heal recorded as an error.</summary>
+public sealed class ReconciliationActivityTests
+{
+    [Fact]
+    public async Task A_tick_and_a_failed_heal_each_get_a_span_and_the_failure_is_an_error_status()
+    {
+        var healerName = "fix-" + Guid.NewGuid().ToString("N"); // spans are process-wide: find this test's own
+        var spans = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == ReconciliationTelemetry.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var probe = new TestProbe("db", "test.usage");
+        var healer = new TestHealer(healerName) { Outcome = _ => HealOutcome.Failed("no luck") };
+        await using var harness = Build(probe, [healer], r => r.Heal.Add(healerName));
+        probe.Set(0.9);
+
+        await harness.TickAsync();
+        var report = await harness.NextTickAsync();
+
+        var heal = Assert.Single(spans, a => a.OperationName == "reconciliation.heal" && (string?)a.GetTagItem("reconciliation.healer") == healerName);
+        Assert.Equal(ActivityStatusCode.Error, heal.Status);
+        Assert.Equal("no luck", heal.StatusDescription);
+        Assert.Equal("db", heal.GetTagItem("reconciliation.resource"));
+        Assert.Contains(spans, a => a.OperationName == "reconciliation.tick" && a.GetTagItem("reconciliation.tick") is long t && t == report.Tick);
+    }
+}
