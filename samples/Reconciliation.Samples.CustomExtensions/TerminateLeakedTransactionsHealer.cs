@@ -1,7 +1,7 @@
 using Npgsql;
 using Reconciliation.Healers;
 
-namespace Reconciliation.Demo;
+namespace Reconciliation.Samples.CustomExtensions;
 
 /// <summary>
 /// A custom healer: terminates the sessions the probe counted, and only those (one application's, never ours).

@@ -2,7 +2,7 @@ using Npgsql;
 using Reconciliation.Probes;
 using Reconciliation.Signals;
 
-namespace Reconciliation.Demo;
+namespace Reconciliation.Samples.CustomExtensions;
 
 /// <summary>
 /// A custom probe, written the way docs/custom-probes-and-healers.md describes: one resource, one round trip,

@@ -1,0 +1,87 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Npgsql;
+using OpenTelemetry.Metrics;
+using Reconciliation.Sample.Orders.Jobs;
+using Reconciliation.Sample.Orders.Orders;
+using Reconciliation.Sample.Orders.Faults;
+using Reconciliation.Status;
+using Reconciliation.Telemetry;
+using StackExchange.Redis;
+
+namespace Reconciliation.Sample.Orders;
+
+/// <summary>A small orders service on PostgreSQL, Redis and the Postgres job queue, kept healthy by Reconciliation.</summary>
+public static class OrdersApp
+{
+    /// <summary>The application_name of this service's sessions: the idle-in-transaction healer only ever touches these.</summary>
+    public const string ApplicationName = "orders-api";
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        // Content root = the binaries' folder, so appsettings.json is found however the app is launched (dotnet run, the demo, a test).
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        configure?.Invoke(builder);
+
+        var postgres = new NpgsqlConnectionStringBuilder(builder.Configuration.GetConnectionString("Orders")
+            ?? throw new InvalidOperationException("Set ConnectionStrings:Orders (the PostgreSQL connection string)."))
+        {
+            ApplicationName = ApplicationName,
+        };
+        var dataSource = new NpgsqlDataSourceBuilder(postgres.ConnectionString) { Name = "orders-db" }.Build();
+        var redis = ConnectionMultiplexer.Connect(builder.Configuration.GetConnectionString("Redis")
+            ?? throw new InvalidOperationException("Set ConnectionStrings:Redis (the StackExchange.Redis configuration)."));
+        builder.Services.AddSingleton(dataSource);
+        builder.Services.AddSingleton<IConnectionMultiplexer>(redis);
+        builder.Services.AddSingleton<FaultSwitchboard>();
+        builder.Services.AddHostedService<OrdersSchema>();
+
+        // The library in a handful of lines; thresholds live in appsettings.json.
+        builder.Services.AddStateReconciliation(builder.Configuration.GetSection("Reconciliation"))
+            // The ages and windows below are short so the demo heals within seconds; production keeps the defaults.
+            .AddPostgres("orders-db", dataSource, o =>
+            {
+                o.ApplicationNames.Add(ApplicationName);
+                o.TerminateIdleInTransactionAfter = TimeSpan.FromSeconds(3);
+            })
+            .AddRedis("cache", redis, o =>
+            {
+                o.MaxMemoryPolicy = "allkeys-lru";
+                o.ConfigRefreshInterval = TimeSpan.FromSeconds(1);
+            })
+            .AddPostgresQueue("emails", o =>
+            {
+                o.DataSource = dataSource;
+                o.VisibilityTimeout = TimeSpan.FromSeconds(5);
+            })
+            .AddQueueWorker<SendConfirmationEmailHandler, ConfirmationEmail>("emails", o => o.Concurrency = 4)
+            .AddHttpLatency(o =>
+            {
+                o.RouteGroups["orders"] = ["/orders"];
+                o.Window = TimeSpan.FromSeconds(10);
+            })
+            .AddHttpWebhook(builder.Configuration.GetSection("Webhook"));
+
+        builder.Services.AddHealthChecks()
+            .AddReconciliation("reconciliation-live", tags: ["live"], configure: o => o.RuleTag = "live")
+            .AddReconciliation("reconciliation-ready", tags: ["ready"], configure: o => o.RuleTag = "ready");
+
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(ReconciliationTelemetry.MeterName, "Microsoft.AspNetCore.Hosting", "Npgsql")
+            .AddPrometheusExporter());
+
+        var app = builder.Build();
+        app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") });
+        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapGet("/status", () => Results.Content(ReconciliationStatusPage.Html, ReconciliationStatusPage.ContentType));
+        app.MapGet("/status/status.json", async (ReconciliationStatusProvider status, HttpContext http) =>
+        {
+            http.Response.ContentType = "application/json";
+            http.Response.Headers.CacheControl = "no-store";
+            await ReconciliationStatusJson.WriteAsync(http.Response.Body, await status.GetAsync(cancellationToken: http.RequestAborted), http.RequestAborted);
+        });
+        app.MapOrders();
+        app.MapFaults();
+        return app;
+    }
+}
