@@ -141,7 +141,18 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
 
         var closed = HandleClosed(evaluator, now);
         HandleOpened(evaluator, now);
-        var heals = await HealAsync(settings, now, tick, cancellationToken).ConfigureAwait(false);
+        List<HealResult>? heals;
+        try
+        {
+            heals = await HealAsync(settings, now, tick, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // A durable journal or lease that lives in the very database being healed can fail: skip healing this tick,
+            // but still publish the readings, so the health check shows the violation instead of a stuck loop.
+            Log.HealPhaseFailed(_logger, e);
+            heals = null;
+        }
 
         var duration = _time.GetElapsedTime(started);
         _metrics.RecordTick(duration);

@@ -58,4 +58,7 @@ internal static partial class Log
 
     [LoggerMessage(18, LogLevel.Warning, "Event subscriber threw; ignored", EventName = "SubscriberFailed")]
     public static partial void SubscriberFailed(this ILogger logger, Exception exception);
+
+    [LoggerMessage(19, LogLevel.Error, "Healing skipped this tick: the heal journal or lease failed; readings and violations are still reported", EventName = "HealPhaseFailed")]
+    public static partial void HealPhaseFailed(this ILogger logger, Exception exception);
 }

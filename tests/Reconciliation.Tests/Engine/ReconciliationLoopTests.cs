@@ -56,7 +56,7 @@ public sealed class ReconciliationLoopTests
     }
 
     [Fact]
-    public async Task A_tick_that_throws_is_logged_and_the_loop_goes_on_and_still_stops_cleanly()
+    public async Task A_heal_phase_that_throws_is_logged_and_the_loop_goes_on_and_still_stops_cleanly()
     {
         var time = new FakeTimeProvider(Start);
         var probe = new TestProbe("db", "test.usage");
@@ -80,7 +80,8 @@ public sealed class ReconciliationLoopTests
         await host.StopAsync(TestContext.Current.CancellationToken);
 
         Assert.True(loop.ExecuteTask!.IsCompletedSuccessfully);
-        Assert.Contains(logs.GetSnapshot(), r => r.Id.Name == "TickFailed" && r.Exception is InvalidOperationException);
+        Assert.Contains(logs.GetSnapshot(), r => r.Id.Name == "HealPhaseFailed" && r.Exception is InvalidOperationException);
+        Assert.Equal(3, host.Services.GetRequiredService<IReconciler>().LatestReport!.Tick); // every tick still published its report
         Assert.Equal(3, probe.Calls);
     }
 
