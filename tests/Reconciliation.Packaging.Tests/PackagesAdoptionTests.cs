@@ -78,6 +78,18 @@ public sealed class PackagesAdoptionTests : IDisposable
             using var host = builder.Build();
             var report = await host.Services.GetRequiredService<IReconciler>().ReconcileOnceAsync();
             Console.WriteLine($"adopted: {report.Signals.Count} signals, healthy={report.IsHealthy}");
+
+
+            /// <summary>Every adapter package's registration, as README's quick start writes it (compiled, not run: no servers here).</summary>
+            public static class Wiring
+            {
+                public static IReconciliationBuilder Wire(IReconciliationBuilder builder, Npgsql.NpgsqlDataSource dataSource, StackExchange.Redis.IConnectionMultiplexer redis) =>
+                    builder.AddPostgres(dataSource)
+                        .AddRedis(redis, o => o.MaxMemoryPolicy = "allkeys-lru")
+                        .AddPostgresQueue("emails", o => o.DataSource = dataSource)
+                        .AddHttpLatency()
+                        .AddHttpEndpoint("upstream", new Uri("http://127.0.0.1:1/health"));
+            }
             """, ct);
         // A project outside the repository: no Directory.Build.props or central package versions apply.
         await File.WriteAllTextAsync(Path.Combine(_work, "Directory.Build.props"), "<Project />", ct);

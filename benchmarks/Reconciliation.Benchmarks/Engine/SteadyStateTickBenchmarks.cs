@@ -1,0 +1,138 @@
+using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Reconciliation.Benchmarks.Support;
+using Reconciliation.Engine;
+using Reconciliation.Probes;
+
+namespace Reconciliation.Benchmarks.Engine;
+
+/// <summary>
+/// One tick in steady state (every reading healthy, no violation changing state) at 10 / 100 / 1,000 rules,
+/// beside what a user would use instead, in the same run: Microsoft's <see cref="HealthCheckService"/> with the same
+/// number of no-op checks, and a bare loop comparing N doubles with N limits (the floor).
+/// Ratios are against <see cref="HotPath"/>: the HealthCheckService row should read ≥ 100, the bare loop ≥ 0.33.
+/// </summary>
+[MemoryDiagnoser]
+[BenchmarkCategory(Categories.Tick)]
+public class SteadyStateTickBenchmarks
+{
+    private ServiceProvider _reconciler = null!;
+    private ServiceProvider _healthChecks = null!;
+    private ReconciliationEngine _engine = null!;
+    private RuleEvaluator _evaluator = null!;
+    private SignalWriter _writer = null!;
+    private double[] _storage = null!;
+    private HealthCheckService _healthCheckService = null!;
+    private double[] _readings = null!;
+    private double[] _limits = null!;
+    private DateTimeOffset _now;
+
+    [Params(10, 100, 1000)]
+    public int Rules { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        // One probe writing N signals, one rule per signal: N rule instances over N slots.
+        var probe = new ConstantProbe("bench", Rules, new ConstantProbe.Level { Value = 0.5 });
+        _reconciler = EngineFactory.Build([probe], [.. Enumerable.Range(0, Rules).Select(ConstantProbe.SignalName)]);
+        _engine = _reconciler.Engine();
+        _evaluator = _engine.Evaluator;
+        _writer = EngineFactory.WriterOf(_engine, probe);
+        _storage = _engine.Table.Values;
+        _now = TimeProvider.System.GetUtcNow();
+
+        var services = new ServiceCollection();
+        services.AddLogging();
+        var checks = services.AddHealthChecks();
+        for (var i = 0; i < Rules; i++)
+        {
+            checks.AddCheck("check-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), () => HealthCheckResult.Healthy());
+        }
+
+        _healthChecks = services.BuildServiceProvider();
+        _healthCheckService = _healthChecks.GetRequiredService<HealthCheckService>();
+
+        _readings = new double[Rules];
+        _limits = new double[Rules];
+        Array.Fill(_readings, 0.5);
+        Array.Fill(_limits, EngineFactory.Limit);
+
+        // Guard the premise: every rule compiled to an instance, and a tick is healthy and changes nothing.
+        if (_evaluator.Instances.Length != Rules)
+        {
+            throw new InvalidOperationException($"Expected {Rules} rule instances, got {_evaluator.Instances.Length}.");
+        }
+
+        var report = _engine.ReconcileOnceAsync().GetAwaiter().GetResult();
+        if (report.Violations.Count != 0 || report.ValueOf(ConstantProbe.SignalName(Rules - 1), "bench") != 0.5)
+        {
+            throw new InvalidOperationException("The steady-state tick is not steady: a violation opened or a reading is missing.");
+        }
+
+        if (HotPath() != 0 || HealthCheckService().GetAwaiter().GetResult().Status != HealthStatus.Healthy || BareLoop() != 0)
+        {
+            throw new InvalidOperationException("A benchmark body does not do what it claims.");
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _reconciler.Dispose();
+        _healthChecks.Dispose();
+    }
+
+    /// <summary>What the engine does per tick once the probes have run: readings land in the preallocated table, the compiled rules are evaluated.</summary>
+    [Benchmark(Baseline = true, Description = "Reconciler hot path (write + evaluate)")]
+    public int HotPath()
+    {
+        var writer = _writer;
+        writer.Reset();
+        var readings = _readings;
+        for (var i = 0; i < readings.Length; i++)
+        {
+            writer.Write(i, readings[i]);
+        }
+
+        var evaluator = _evaluator;
+        evaluator.Evaluate(_storage, _now);
+        return evaluator.OpenedCount + evaluator.ClosedCount;
+    }
+
+    /// <summary>The evaluation half of the hot path alone (the readings stay in place), to split its cost.</summary>
+    [Benchmark(Description = "  of which Evaluate only")]
+    public int EvaluateOnly()
+    {
+        var evaluator = _evaluator;
+        evaluator.Evaluate(_storage, _now);
+        return evaluator.OpenedCount + evaluator.ClosedCount;
+    }
+
+    /// <summary>The whole public tick: probes run (with timeouts), rules evaluated, report built.</summary>
+    [Benchmark(Description = "Reconciler full tick (ReconcileOnceAsync)")]
+    public Task<ReconciliationReport> FullTick() => _engine.ReconcileOnceAsync();
+
+    /// <summary>Baseline: what a user would pick instead.</summary>
+    [Benchmark(Description = "HealthCheckService.CheckHealthAsync")]
+    public Task<HealthReport> HealthCheckService() => _healthCheckService.CheckHealthAsync();
+
+    /// <summary>The floor: N doubles compared with N limits, nothing else.</summary>
+    [Benchmark(Description = "Bare loop (N doubles vs N limits)")]
+    public int BareLoop()
+    {
+        var readings = _readings;
+        var limits = _limits;
+        var breaches = 0;
+        for (var i = 0; i < readings.Length; i++)
+        {
+            if (readings[i] > limits[i])
+            {
+                breaches++;
+            }
+        }
+
+        return breaches;
+    }
+}
