@@ -22,6 +22,7 @@ public class SteadyStateTickBenchmarks
     private ReconciliationEngine _engine = null!;
     private RuleEvaluator _evaluator = null!;
     private SignalWriter _writer = null!;
+    private ProbeSlot _slot = null!;
     private double[] _storage = null!;
     private HealthCheckService _healthCheckService = null!;
     private double[] _readings = null!;
@@ -39,7 +40,8 @@ public class SteadyStateTickBenchmarks
         _reconciler = EngineFactory.Build([probe], [.. Enumerable.Range(0, Rules).Select(ConstantProbe.SignalName)]);
         _engine = _reconciler.Engine();
         _evaluator = _engine.Evaluator;
-        _writer = EngineFactory.WriterOf(_engine, probe);
+        _slot = EngineFactory.SlotOf(_engine, probe);
+        _writer = _slot.Writer;
         _storage = _engine.Table.Values;
         _now = TimeProvider.System.GetUtcNow();
 
@@ -96,6 +98,7 @@ public class SteadyStateTickBenchmarks
             writer.Write(i, readings[i]);
         }
 
+        _slot.Commit(); // the probe finished in time: its readings enter the table the rules read
         var evaluator = _evaluator;
         evaluator.Evaluate(_storage, _now);
         return evaluator.OpenedCount + evaluator.ClosedCount;

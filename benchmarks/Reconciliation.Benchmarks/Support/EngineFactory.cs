@@ -101,13 +101,15 @@ internal static class EngineFactory
     public static ReconciliationEngine Engine(this ServiceProvider provider) => provider.GetRequiredService<ReconciliationEngine>();
 
     /// <summary>The writer the engine hands to <paramref name="probe"/> each tick (a window onto its preallocated storage).</summary>
-    public static SignalWriter WriterOf(ReconciliationEngine engine, IProbe probe)
+    public static SignalWriter WriterOf(ReconciliationEngine engine, IProbe probe) => SlotOf(engine, probe).Writer;
+
+    public static ProbeSlot SlotOf(ReconciliationEngine engine, IProbe probe)
     {
         foreach (var slot in engine.Table.Probes)
         {
             if (ReferenceEquals(slot.Probe, probe))
             {
-                return slot.Writer;
+                return slot;
             }
         }
 

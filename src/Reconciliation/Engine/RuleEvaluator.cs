@@ -65,7 +65,12 @@ internal sealed class RuleEvaluator
 
             if (!rule.IsBreach(value))
             {
-                instance.ResetBreach();
+                // The common case on a healthy tick: read-only unless a breach was being timed (no stores, no cache-line writes).
+                if (instance.Breaching)
+                {
+                    instance.ResetBreach();
+                }
+
                 continue;
             }
 

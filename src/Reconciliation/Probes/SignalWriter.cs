@@ -26,12 +26,17 @@ public sealed class SignalWriter
     /// <exception cref="ArgumentOutOfRangeException">The index is not one of the probe's signals.</exception>
     public void Write(int index, double value)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(index);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _signals.Count);
+        // One unsigned compare against the buffer (not an interface call per write): this runs once per signal per tick.
+        var staged = _staged;
+        if ((uint)index >= (uint)staged.Length)
+        {
+            ThrowIndexOutOfRange(index, staged.Length);
+        }
+
         if (_open)
         {
             // NaN is the engine's "no reading"; a probe that computes NaN (0/0) has no reading either.
-            _staged[index] = double.IsInfinity(value) ? double.NaN : value;
+            staged[index] = double.IsInfinity(value) ? double.NaN : value;
         }
     }
 
@@ -60,6 +65,10 @@ public sealed class SignalWriter
     internal void CopyTo(Span<double> destination) => _staged.AsSpan().CopyTo(destination);
 
     internal void Close() => _open = false;
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowIndexOutOfRange(int index, int count) =>
+        throw new ArgumentOutOfRangeException(nameof(index), index, $"The probe declared {count} signals; valid indices are 0 to {count - 1}.");
 
     private int IndexOf(string signal)
     {
