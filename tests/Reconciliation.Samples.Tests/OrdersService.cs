@@ -29,9 +29,14 @@ internal sealed class OrdersService : IAsyncDisposable
 
     public IConfigurationRoot Configuration => (IConfigurationRoot)App.Configuration;
 
-    public static async Task<OrdersService> StartAsync(PostgresServer postgres, RedisServer redis, string scope, IDictionary<string, string?>? settings, CancellationToken ct)
+    public static async Task<OrdersService> StartAsync(PostgresServer postgres, RedisServer redis, string scope, IDictionary<string, string?>? settings, CancellationToken ct, int? maxPoolSize = null)
     {
         var database = await postgres.CreateDatabaseAsync(scope, ct);
+        if (maxPoolSize is int size)
+        {
+            database = new Npgsql.NpgsqlConnectionStringBuilder(database) { MaxPoolSize = size }.ConnectionString;
+        }
+
         var app = OrdersApp.Build(["--urls", "http://127.0.0.1:0"], builder =>
         {
             var values = new Dictionary<string, string?>
