@@ -6,6 +6,7 @@ using Xunit;
 namespace Reconciliation.Samples.Tests;
 
 /// <summary>The orders sample's operational endpoints, on real servers with a real fault.</summary>
+[Collection(OrdersServiceInstances.Name)]
 public sealed class OrdersServiceTests
 {
     [Fact]

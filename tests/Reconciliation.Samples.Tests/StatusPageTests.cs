@@ -6,6 +6,7 @@ using Xunit;
 namespace Reconciliation.Samples.Tests;
 
 /// <summary>The sample's status page, opened in a real headless Chromium, shows an injected violation and drops it after the heal.</summary>
+[Collection(OrdersServiceInstances.Name)]
 public sealed class StatusPageTests
 {
     private const string HoldHeals = "Reconciliation:Healers:redis.set-policy:DryRun";
