@@ -274,6 +274,23 @@ public sealed class PostgresJobQueue : IJobQueue
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
         var command = _dataSource.CreateCommand(_sql.Stats);
         await using var commandScope = command.ConfigureAwait(false);
+        return await ReadStatsAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The same statistics, read on a connection the caller owns (the probe's own, outside the app's pool).</summary>
+    internal async Task<QueueStats> GetStatsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        var command = new NpgsqlCommand(_sql.Stats, connection);
+        await using var commandScope = command.ConfigureAwait(false);
+        return await ReadStatsAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The app's data source this queue runs on.</summary>
+    internal NpgsqlDataSource DataSource => _dataSource;
+
+    private async Task<QueueStats> ReadStatsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
         command.Parameters.Add(HeartbeatTimeoutParameter());
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var readerScope = reader.ConfigureAwait(false);

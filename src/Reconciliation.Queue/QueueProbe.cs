@@ -9,6 +9,8 @@ namespace Reconciliation.Queue;
 /// </summary>
 internal sealed class QueueProbe(PostgresJobQueue queue) : IProbe
 {
+    private readonly QueueProbeConnector _connector = new(queue.DataSource);
+
     private const int DepthIndex = 0;
     private const int AgeIndex = 1;
     private const int StuckIndex = 2;
@@ -28,7 +30,10 @@ internal sealed class QueueProbe(PostgresJobQueue queue) : IProbe
 
     public async ValueTask ProbeAsync(SignalWriter writer, CancellationToken cancellationToken)
     {
-        var stats = await queue.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+        // Its own connection, not the app's pool: the probe must answer while the app's pool is saturated.
+        var connection = await _connector.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var stats = await queue.GetStatsAsync(connection, cancellationToken).ConfigureAwait(false);
         writer.Write(DepthIndex, stats.Depth);
         writer.Write(AgeIndex, stats.OldestPendingAge);
         writer.Write(StuckIndex, stats.Stuck);
