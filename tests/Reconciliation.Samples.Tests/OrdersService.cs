@@ -64,21 +64,9 @@ internal sealed class OrdersService : IAsyncDisposable
     /// <summary>Polls the status JSON until <paramref name="condition"/> holds (bounded: a real service on real servers).</summary>
     public async Task<JsonElement> WaitForStatusAsync(Func<JsonElement, bool> condition, TimeSpan timeout, CancellationToken ct)
     {
-        var elapsed = System.Diagnostics.Stopwatch.StartNew();
-        JsonElement status;
-        do
-        {
-            status = await StatusAsync(ct);
-            if (condition(status))
-            {
-                return status;
-            }
-
-            await Task.Delay(100, ct);
-        }
-        while (elapsed.Elapsed < timeout);
-
-        throw new TimeoutException($"The status did not reach the expected state within {timeout}. Last: {status}");
+        JsonElement status = default;
+        var reached = await Reconciliation.Tests.Eventually.HoldsAsync(async () => condition(status = await StatusAsync(ct)), timeout);
+        return reached ? status : throw new TimeoutException($"The status did not reach the expected state within {timeout}. Last: {status}");
     }
 
     public static bool HasOpenViolation(JsonElement status, string rule) =>

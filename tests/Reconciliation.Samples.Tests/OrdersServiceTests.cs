@@ -43,21 +43,12 @@ public sealed class OrdersServiceTests
 
     private static async Task WaitForReadinessAsync(OrdersService service, HttpStatusCode expected, CancellationToken ct)
     {
-        var elapsed = System.Diagnostics.Stopwatch.StartNew();
-        HttpStatusCode last;
-        do
+        var last = HttpStatusCode.OK;
+        var reached = await Eventually.HoldsAsync(async () =>
         {
             using var response = await service.Http.GetAsync("healthz/ready", ct);
-            last = response.StatusCode;
-            if (last == expected)
-            {
-                return;
-            }
-
-            await Task.Delay(200, ct);
-        }
-        while (elapsed.Elapsed < TimeSpan.FromSeconds(60));
-
-        Assert.Fail($"/healthz/ready stayed {last}, expected {expected} within 60 s");
+            return (last = response.StatusCode) == expected;
+        }, TimeSpan.FromSeconds(60));
+        Assert.True(reached, $"/healthz/ready stayed {last}, expected {expected} within 60 s");
     }
 }

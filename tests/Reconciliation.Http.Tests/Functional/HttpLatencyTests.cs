@@ -12,23 +12,25 @@ namespace Reconciliation.Http.Tests.Functional;
 /// <summary>The in-process listener against a real Kestrel app: minimum requests, route groups, 5xx ratio, host isolation.</summary>
 public sealed class HttpLatencyTests
 {
+    private static readonly TimeSpan SlowEndpointLatency = TimeSpan.FromMilliseconds(50);
+
     [Fact]
     public async Task Too_few_requests_in_the_window_give_no_reading_enough_give_one()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var app = await StartAsync(o => o.MinimumRequests = 20);
         var reconciler = app.Services.GetRequiredService<IReconciler>();
-        var window = app.Services.GetRequiredService<HttpLatencyListener>().WindowOf("http");
         using var client = new HttpClient { BaseAddress = app.BaseAddress };
+        using var served = MeasurementSignal.ServerRequestsOf(app.Services);
 
         await SendAsync(client, "ok", 19, ct);
-        await Poll.UntilAsync(() => window.Count >= 19, "19 request durations");
+        await served.WaitForAsync(19, "19 request durations");
         var report = await reconciler.ReconcileOnceAsync(ct);
         Assert.Null(report.ValueOf(HttpSignalNames.LatencyP99, "http"));
         Assert.Null(report.ValueOf(HttpSignalNames.ErrorsRatio, "http"));
 
         await SendAsync(client, "ok", 1, ct);
-        await Poll.UntilAsync(() => window.Count >= 20, "20 request durations");
+        await served.WaitForAsync(20, "20 request durations");
         report = await reconciler.ReconcileOnceAsync(ct);
         Assert.NotNull(report.ValueOf(HttpSignalNames.LatencyP99, "http"));
         Assert.Equal(0, report.ValueOf(HttpSignalNames.ErrorsRatio, "http"));
@@ -48,13 +50,14 @@ public sealed class HttpLatencyTests
         var reconciler = app.Services.GetRequiredService<IReconciler>();
         var listener = app.Services.GetRequiredService<HttpLatencyListener>();
         using var client = new HttpClient { BaseAddress = app.BaseAddress };
+        using var served = MeasurementSignal.ServerRequestsOf(app.Services);
 
         // api: 30 slow successes and 10 server errors; everything else (the default group): 20 fast, 20 client errors (4xx are not errors of the app).
         await SendAsync(client, "api/slow", 30, ct);
         await SendAsync(client, "api/fail", 10, ct);
         await SendAsync(client, "ok", 20, ct);
         await SendAsync(client, "missing", 20, ct);
-        await Poll.UntilAsync(() => listener.WindowOf("api").Count >= 40 && listener.WindowOf("http").Count >= 40, "80 request durations");
+        await served.WaitForAsync(80, "80 request durations");
 
         var report = await reconciler.ReconcileOnceAsync(ct);
         Assert.Equal(0.25, report.ValueOf(HttpSignalNames.ErrorsRatio, "api"));
@@ -73,11 +76,11 @@ public sealed class HttpLatencyTests
         var fake = new FakeTimeProvider();
         await using var app = await StartAsync(o => { o.MinimumRequests = 5; o.Window = TimeSpan.FromMinutes(1); }, fake);
         var reconciler = app.Services.GetRequiredService<IReconciler>();
-        var window = app.Services.GetRequiredService<HttpLatencyListener>().WindowOf("http");
         using var client = new HttpClient { BaseAddress = app.BaseAddress };
+        using var served = MeasurementSignal.ServerRequestsOf(app.Services);
 
         await SendAsync(client, "ok", 5, ct);
-        await Poll.UntilAsync(() => window.Count >= 5, "5 request durations");
+        await served.WaitForAsync(5, "5 request durations");
         Assert.NotNull((await reconciler.ReconcileOnceAsync(ct)).ValueOf(HttpSignalNames.LatencyP99, "http"));
 
         fake.Advance(TimeSpan.FromMinutes(1));
@@ -94,9 +97,10 @@ public sealed class HttpLatencyTests
             app =>
             {
                 app.MapGet("/ok", () => "ok");
+                // The injected fault the window measures: this endpoint's own latency, timed by ASP.NET Core.
                 app.MapGet("/api/slow", async (CancellationToken cancel) =>
                 {
-                    await Task.Delay(50, cancel);
+                    await Task.Delay(SlowEndpointLatency, cancel);
                     return "slow";
                 });
                 app.MapGet("/api/fail", () => Results.StatusCode(StatusCodes.Status503ServiceUnavailable));

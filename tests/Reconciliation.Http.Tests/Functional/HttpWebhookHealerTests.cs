@@ -94,7 +94,7 @@ public sealed class HttpWebhookHealerTests
         });
 
         var heal = Healer(provider).HealAsync(Context(), TestContext.Current.CancellationToken).AsTask();
-        await Poll.UntilAsync(() => !receiver.Deliveries.IsEmpty, "the delivery to arrive");
+        await receiver.FirstDelivery.WaitAsync(TimeSpan.FromSeconds(15), TestContext.Current.CancellationToken);
         Assert.False(heal.IsCompleted);
         fake.Advance(TimeSpan.FromSeconds(3));
         var outcome = await heal.WaitAsync(TimeSpan.FromSeconds(15), TestContext.Current.CancellationToken);

@@ -77,10 +77,11 @@ public sealed class LatencyToWebhookTests
         var reconciler = app.Services.GetRequiredService<IReconciler>();
         var window = app.Services.GetRequiredService<HttpLatencyListener>().WindowOf(HttpLatencyOptions.DefaultResource);
         using var client = new HttpClient { BaseAddress = app.BaseAddress };
+        using var served = MeasurementSignal.ServerRequestsOf(app.Services);
 
         // Slow: 30 requests of 200 ms, measured by ASP.NET Core itself.
         await SendAsync(client, 30, parallelism: 30, ct);
-        await Poll.UntilAsync(() => window.Count >= 30, "30 request durations from ASP.NET Core");
+        await served.WaitForAsync(30, "30 request durations from ASP.NET Core");
 
         var first = await reconciler.ReconcileOnceAsync(ct);
         var p99 = first.ValueOf(HttpSignalNames.LatencyP99, HttpLatencyOptions.DefaultResource);
@@ -126,7 +127,7 @@ public sealed class LatencyToWebhookTests
         fake.Advance(TimeSpan.FromMinutes(2));
         Assert.Equal(0, window.Count);
         await SendAsync(client, 200, parallelism: 4, ct);
-        await Poll.UntilAsync(() => window.Count >= 200, "200 fast request durations");
+        await served.WaitForAsync(30 + 200, "200 fast request durations");
         fake.Advance(Interval);
         var last = await reconciler.ReconcileOnceAsync(ct);
         Assert.InRange(last.ValueOf(HttpSignalNames.LatencyP99, HttpLatencyOptions.DefaultResource)!.Value, 0, 0.150);

@@ -26,6 +26,7 @@ public sealed class ProcessWideMeterTests
         var window = app.Services.GetRequiredService<HttpLatencyListener>().WindowOf("http");
         var control = everyServer.Services.GetRequiredService<HttpLatencyListener>().WindowOf("http");
         using var client = new HttpClient();
+        using var served = MeasurementSignal.ServerRequestsAnywhere();
 
         for (var i = 0; i < 10; i++)
         {
@@ -34,8 +35,8 @@ public sealed class ProcessWideMeterTests
 
         (await client.GetAsync(app.Url("ok"), ct)).Dispose();
 
-        // The control listener (OnlyThisHost = false) sees every server: once it has all 11, every listener has been called for them.
-        await Poll.UntilAsync(() => control.Count >= 11, "11 request durations in the control listener");
+        // Once the process has recorded all 11, every listener (registered before this signal) has been called for them.
+        await served.WaitForAsync(11, "11 request durations in the process");
         Assert.Equal(11, control.Count);
         Assert.Equal(1, window.Count);
     }
@@ -60,6 +61,7 @@ public sealed class ProcessWideMeterTests
         var reconciler = app.Services.GetRequiredService<IReconciler>();
         var outgoing = app.Services.GetRequiredService<HttpLatencyListener>().WindowOf(HttpLatencyOptions.DefaultOutgoingResource);
         using var client = new HttpClient();
+        using var calls = MeasurementSignal.ClientRequests();
 
         for (var i = 0; i < 7; i++)
         {
@@ -73,7 +75,7 @@ public sealed class ProcessWideMeterTests
         }
 
         await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync($"http://127.0.0.1:{Ports.Free()}/", ct));
-        await Poll.UntilAsync(() => outgoing.Requests >= 10, "10 outgoing call durations");
+        await calls.WaitForAsync(10, "10 outgoing call durations");
 
         var report = await reconciler.ReconcileOnceAsync(ct);
         Assert.Equal(10, outgoing.Requests);

@@ -13,6 +13,11 @@ internal sealed class WebhookReceiver : IAsyncDisposable
 
     public ConcurrentQueue<Delivery> Deliveries { get; } = new();
 
+    /// <summary>Completes when the first delivery has been received (before the receiver answers it).</summary>
+    public Task FirstDelivery => _firstDelivery.Task;
+
+    private readonly TaskCompletionSource _firstDelivery = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public int StatusCode { get; set; } = StatusCodes.Status200OK;
 
     /// <summary>When set, the receiver does not answer until this completes (or the request is aborted).</summary>
@@ -34,6 +39,7 @@ internal sealed class WebhookReceiver : IAsyncDisposable
                 context.Request.Headers.TryGetValue("X-Reconciliation-Signature", out var signature) ? signature.ToString() : null,
                 context.Request.ContentType,
                 context.Request.Headers.Authorization.ToString()));
+            receiver._firstDelivery.TrySetResult();
             if (receiver.Hold is { } hold)
             {
                 await hold.Task.WaitAsync(context.RequestAborted);

@@ -31,28 +31,7 @@ internal static class TestDatabase
         await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
     }
 
-    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes (a real condition on a real server, not a sleep).</summary>
-    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<Task>? between = null)
-    {
-        var deadline = TimeProvider.System.GetTimestamp() + (long)(timeout.TotalSeconds * TimeProvider.System.TimestampFrequency);
-        while (true)
-        {
-            if (await condition())
-            {
-                return true;
-            }
-
-            if (TimeProvider.System.GetTimestamp() > deadline)
-            {
-                return false;
-            }
-
-            if (between is not null)
-            {
-                await between();
-            }
-
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
-    }
+    /// <summary>Re-checks a condition on the real server until it holds (see the shared <see cref="Reconciliation.Tests.Eventually"/>).</summary>
+    public static Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<Task>? between = null) =>
+        Reconciliation.Tests.Eventually.HoldsAsync(condition, timeout, between);
 }

@@ -69,19 +69,15 @@ public sealed class ServerRestartTests
 
     private static async Task<ReconciliationReport> TickUntilAsync(ReconcilerHarness harness, List<ReconciliationReport> reports, Func<ReconciliationReport, bool> done)
     {
-        // StackExchange.Redis reconnects on its own (real time); wait for it with a bounded deadline.
-        var deadline = Stopwatch.StartNew();
-        while (true)
+        // StackExchange.Redis reconnects on its own, on the real clock: tick until the probe reads again, with a bounded deadline.
+        ReconciliationReport? last = null;
+        var recovered = await Reconciliation.Tests.Eventually.HoldsAsync(async () =>
         {
-            var report = await harness.NextTickAsync();
-            reports.Add(report);
-            if (done(report))
-            {
-                return report;
-            }
-
-            Assert.True(deadline.Elapsed < ReconnectDeadline, $"the probe did not recover within {ReconnectDeadline}: {string.Join("; ", report.ProbeFailures.Select(f => f.Reason))}");
-            await Task.Delay(200, TestContext.Current.CancellationToken);
-        }
+            last = await harness.NextTickAsync();
+            reports.Add(last);
+            return done(last);
+        }, ReconnectDeadline);
+        Assert.True(recovered, $"the probe did not recover within {ReconnectDeadline}: {string.Join("; ", last!.ProbeFailures.Select(f => f.Reason))}");
+        return last!;
     }
 }
