@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Npgsql;
-using Reconciliation.Events;
 using Reconciliation.Queue;
 using Reconciliation.Sample.Orders;
 using Reconciliation.TestServers;

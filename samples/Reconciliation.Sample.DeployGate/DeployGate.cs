@@ -3,9 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using Reconciliation.Engine;
 using Reconciliation.Postgres;
-using Reconciliation.Violations;
 using StackExchange.Redis;
 
 namespace Reconciliation.Sample.DeployGate;
@@ -91,7 +89,7 @@ public static class DeployGate
         var reasons = new List<string>();
         foreach (var violation in report!.Violations.Where(v => v.State != ViolationState.Closed))
         {
-            if (violation.Severity == Rules.RuleSeverity.Unhealthy || !allowDegraded)
+            if (violation.Severity == RuleSeverity.Unhealthy || !allowDegraded)
             {
                 reasons.Add(string.Create(CultureInfo.InvariantCulture,
                     $"{violation.Severity}: rule {violation.Rule} on {violation.Resource}: {violation.Signal} = {violation.Observed:0.###} ({(violation.IsAbove ? "above" : "below")} {violation.Limit:0.###})"));

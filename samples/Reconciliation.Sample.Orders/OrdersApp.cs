@@ -6,7 +6,6 @@ using Reconciliation.Sample.Orders.Jobs;
 using Reconciliation.Sample.Orders.Orders;
 using Reconciliation.Sample.Orders.Faults;
 using Reconciliation.Status;
-using Reconciliation.Telemetry;
 using StackExchange.Redis;
 
 namespace Reconciliation.Sample.Orders;

@@ -1,6 +1,4 @@
 using Npgsql;
-using Reconciliation.Probes;
-using Reconciliation.Signals;
 
 namespace Reconciliation.Samples.CustomExtensions;
 

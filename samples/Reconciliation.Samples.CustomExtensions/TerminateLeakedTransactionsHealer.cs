@@ -1,5 +1,4 @@
 using Npgsql;
-using Reconciliation.Healers;
 
 namespace Reconciliation.Samples.CustomExtensions;
 

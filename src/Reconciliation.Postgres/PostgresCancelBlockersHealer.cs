@@ -1,7 +1,6 @@
 using System.Globalization;
 using Npgsql;
 using NpgsqlTypes;
-using Reconciliation.Healers;
 using Reconciliation.Postgres.Telemetry;
 
 namespace Reconciliation.Postgres;

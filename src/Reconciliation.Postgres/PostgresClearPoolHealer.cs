@@ -1,4 +1,3 @@
-using Reconciliation.Healers;
 using Reconciliation.Postgres.Telemetry;
 
 namespace Reconciliation.Postgres;

@@ -1,7 +1,5 @@
 using System.Diagnostics.Metrics;
 using Reconciliation.Postgres.Telemetry;
-using Reconciliation.Probes;
-using Reconciliation.Signals;
 
 namespace Reconciliation.Postgres;
 

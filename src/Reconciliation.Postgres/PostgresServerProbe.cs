@@ -1,6 +1,4 @@
 using Reconciliation.Postgres.Telemetry;
-using Reconciliation.Probes;
-using Reconciliation.Signals;
 
 namespace Reconciliation.Postgres;
 

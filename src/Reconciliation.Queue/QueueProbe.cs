@@ -1,5 +1,3 @@
-using Reconciliation.Probes;
-using Reconciliation.Signals;
 
 namespace Reconciliation.Queue;
 

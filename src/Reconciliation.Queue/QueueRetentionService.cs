@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Reconciliation.Engine;
 using Reconciliation.Queue.Telemetry;
 
 namespace Reconciliation.Queue;

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Reconciliation.Healers;
 using Reconciliation.Queue.Telemetry;
 
 namespace Reconciliation.Queue;

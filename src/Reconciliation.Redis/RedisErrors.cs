@@ -1,4 +1,3 @@
-using Reconciliation.Engine;
 using StackExchange.Redis;
 
 namespace Reconciliation.Redis;

@@ -1,5 +1,4 @@
 using System.Text;
-using Reconciliation.Healers;
 using StackExchange.Redis;
 
 namespace Reconciliation.Redis;

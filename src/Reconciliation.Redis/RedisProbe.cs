@@ -1,5 +1,3 @@
-using Reconciliation.Probes;
-using Reconciliation.Signals;
 using StackExchange.Redis;
 
 namespace Reconciliation.Redis;

@@ -1,4 +1,3 @@
-using Reconciliation.Healers;
 using StackExchange.Redis;
 
 namespace Reconciliation.Redis;

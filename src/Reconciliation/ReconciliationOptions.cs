@@ -1,5 +1,3 @@
-using Reconciliation.Policies;
-using Reconciliation.Rules;
 
 namespace Reconciliation;
 

@@ -69,7 +69,7 @@ public sealed class PackagesAdoptionTests : IDisposable
         await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), """
             using Microsoft.Extensions.DependencyInjection;
             using Microsoft.Extensions.Hosting;
-            using Reconciliation.Engine;
+            using Reconciliation;
 
             var builder = Host.CreateApplicationBuilder(args);
             builder.Services.AddStateReconciliation(builder.Configuration.GetSection("Reconciliation"))

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
-using Reconciliation.Engine;
 using Xunit;
 
 namespace Reconciliation.Redis.Tests;

@@ -1,8 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
-using Reconciliation.Engine;
-using Reconciliation.Healers;
 using Reconciliation.Samples.CustomExtensions;
 using Reconciliation.Tests;
 using Xunit;

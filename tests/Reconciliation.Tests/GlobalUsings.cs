@@ -1,3 +1,3 @@
 global using Microsoft.Extensions.DependencyInjection;
-global using Reconciliation.Rules;
+global using Reconciliation;
 global using Xunit;

@@ -3,9 +3,7 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Reconciliation.Benchmarks.Support;
-using Reconciliation.Engine;
 using Reconciliation.Postgres;
-using Reconciliation.Probes;
 using Reconciliation.TestServers;
 
 namespace Reconciliation.Benchmarks.Adapters;

@@ -1,8 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
 using Reconciliation.Benchmarks.Support;
-using Reconciliation.Engine;
-using Reconciliation.Probes;
 using Reconciliation.Redis;
 using Reconciliation.TestServers;
 using StackExchange.Redis;

@@ -2,7 +2,6 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Reconciliation.Benchmarks.Support;
-using Reconciliation.Engine;
 
 namespace Reconciliation.Benchmarks.Engine;
 
@@ -64,7 +63,7 @@ public class HealingTickBenchmarks
         var before = _healer.Calls;
         var (opened, closed) = CycleAsync().GetAwaiter().GetResult();
         if (opened.Violations.Count != RuleInstances || opened.Heals.Count != RuleInstances || _healer.Calls - before != RuleInstances
-            || closed.Violations.Count != RuleInstances || closed.Violations.Any(v => v.State != Violations.ViolationState.Closed))
+            || closed.Violations.Count != RuleInstances || closed.Violations.Any(v => v.State != ViolationState.Closed))
         {
             throw new InvalidOperationException(
                 $"A cycle did not open, heal and close {RuleInstances} violations: opened {opened.Violations.Count}, healed {opened.Heals.Count}, closed {closed.Violations.Count}.");

@@ -2,8 +2,6 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Reconciliation.Benchmarks.Support;
-using Reconciliation.Engine;
-using Reconciliation.Probes;
 
 namespace Reconciliation.Benchmarks.Engine;
 

@@ -3,9 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Reconciliation.BuiltIn;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Internal;
-using Reconciliation.Engine;
-using Reconciliation.Probes;
-using Reconciliation.Rules;
 
 namespace Reconciliation.Benchmarks.Support;
 

@@ -2,8 +2,6 @@ using Microsoft.Extensions.Logging;
 using Reconciliation.Http.Internal;
 using Reconciliation.Http.Quantiles;
 using Reconciliation.Http.Telemetry;
-using Reconciliation.Probes;
-using Reconciliation.Signals;
 
 namespace Reconciliation.Http.Endpoints;
 

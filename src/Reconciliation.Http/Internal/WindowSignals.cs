@@ -1,6 +1,4 @@
 using Reconciliation.Http.Quantiles;
-using Reconciliation.Probes;
-using Reconciliation.Signals;
 
 namespace Reconciliation.Http.Internal;
 

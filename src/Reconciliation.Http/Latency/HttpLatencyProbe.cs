@@ -1,6 +1,4 @@
 using Reconciliation.Http.Internal;
-using Reconciliation.Probes;
-using Reconciliation.Signals;
 
 namespace Reconciliation.Http.Latency;
 

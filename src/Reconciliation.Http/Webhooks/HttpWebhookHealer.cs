@@ -1,8 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Reconciliation.Engine;
-using Reconciliation.Healers;
 using Reconciliation.Http.Internal;
 using Reconciliation.Http.Telemetry;
 

@@ -1,4 +1,3 @@
-using Reconciliation.Healers;
 
 namespace Reconciliation.Http;
 

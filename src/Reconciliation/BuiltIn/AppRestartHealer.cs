@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Hosting;
-using Reconciliation.Healers;
 
 namespace Reconciliation.BuiltIn;
 

@@ -1,9 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Reconciliation;
-using Reconciliation.Healers;
-using Reconciliation.Policies;
-using Reconciliation.Probes;
-using Reconciliation.Rules;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

@@ -4,14 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Reconciliation;
 using Reconciliation.BuiltIn;
-using Reconciliation.Engine;
-using Reconciliation.Events;
-using Reconciliation.Healers;
-using Reconciliation.Policies;
-using Reconciliation.Probes;
-using Reconciliation.Rules;
 using Reconciliation.Status;
-using Reconciliation.Telemetry;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

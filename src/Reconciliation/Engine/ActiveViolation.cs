@@ -1,7 +1,5 @@
-using Reconciliation.Policies;
-using Reconciliation.Violations;
 
-namespace Reconciliation.Engine;
+namespace Reconciliation;
 
 /// <summary>The engine's mutable state of one open violation; <see cref="Snapshot"/> makes the public view.</summary>
 internal sealed class ActiveViolation

@@ -1,6 +1,5 @@
-using Reconciliation.Healers;
 
-namespace Reconciliation.Engine;
+namespace Reconciliation;
 
 /// <summary>A heal attempt made during a tick.</summary>
 /// <param name="Rule">The rule whose violation it answered.</param>

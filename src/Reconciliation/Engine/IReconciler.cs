@@ -1,4 +1,4 @@
-namespace Reconciliation.Engine;
+namespace Reconciliation;
 
 /// <summary>
 /// The reconciler: one tick probes, evaluates rules and heals. The background loop, the health check and a

@@ -1,4 +1,4 @@
-namespace Reconciliation.Engine;
+namespace Reconciliation;
 
 /// <summary>A probe that threw, timed out or was unavailable during a tick.</summary>
 /// <param name="Resource">The probe's resource.</param>

@@ -1,6 +1,5 @@
-using Reconciliation.Probes;
 
-namespace Reconciliation.Engine;
+namespace Reconciliation;
 
 /// <summary>One registered probe with its range in the <see cref="SignalTable"/> and its run state.</summary>
 internal sealed class ProbeSlot

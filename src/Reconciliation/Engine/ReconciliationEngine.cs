@@ -3,16 +3,8 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
-using Reconciliation.Events;
-using Reconciliation.Healers;
-using Reconciliation.Policies;
-using Reconciliation.Probes;
-using Reconciliation.Rules;
-using Reconciliation.Signals;
-using Reconciliation.Telemetry;
-using Reconciliation.Violations;
 
-namespace Reconciliation.Engine;
+namespace Reconciliation;
 
 /// <summary>
 /// The engine behind <see cref="IReconciler"/>: one tick runs the probes concurrently, evaluates the compiled rules
@@ -508,7 +500,10 @@ internal sealed class ReconciliationEngine : IReconciler, IDisposable
         var rule = instance.Rule;
         var attempt = violation.HealerAttempts + 1;
         var context = new HealContext(rule.Name, rule.Signal, instance.Resource, violation.Observed, rule.Limit, rule.Severity,
-            violation.OpenedAt, attempt, policy.DryRun);
+            violation.OpenedAt, attempt, policy.DryRun)
+        {
+            MaxTargets = policy.MaxTargets,
+        };
         var started = _time.GetTimestamp();
         HealOutcome outcome;
 

@@ -1,8 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Reconciliation.Telemetry;
 
-namespace Reconciliation.Engine;
+namespace Reconciliation;
 
 /// <summary>
 /// The hosted loop: a tick right away, then one every <c>Interval</c> on a <see cref="PeriodicTimer"/> driven by the

@@ -1,8 +1,5 @@
-using Reconciliation.Rules;
-using Reconciliation.Signals;
-using Reconciliation.Violations;
 
-namespace Reconciliation.Engine;
+namespace Reconciliation;
 
 /// <summary>What one tick saw and did: every signal, open violations, heals, probe failures.</summary>
 public sealed class ReconciliationReport

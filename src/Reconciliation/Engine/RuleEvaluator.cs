@@ -1,6 +1,5 @@
-using Reconciliation.Rules;
 
-namespace Reconciliation.Engine;
+namespace Reconciliation;
 
 /// <summary>
 /// The hot path: evaluates every rule instance over the tick's readings. Rules were compiled to slot indices at

@@ -1,6 +1,5 @@
-using Reconciliation.Rules;
 
-namespace Reconciliation.Engine;
+namespace Reconciliation;
 
 /// <summary>A rule applied to one (signal, resource) slot, with its breach-tracking state.</summary>
 internal sealed class RuleInstance

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Reconciliation.Engine;
+namespace Reconciliation;
 
 /// <summary>
 /// Removes what looks like a credential from text that leaves the process (logs, reports, events): connection-string

@@ -1,7 +1,5 @@
-using Reconciliation.Probes;
-using Reconciliation.Signals;
 
-namespace Reconciliation.Engine;
+namespace Reconciliation;
 
 /// <summary>
 /// Preallocated storage for every (signal, resource) the registered probes emit: each probe writes into its own

@@ -1,4 +1,4 @@
-namespace Reconciliation.Events;
+namespace Reconciliation;
 
 /// <summary>One state change of the reconciler, as subscribers receive it.</summary>
 public sealed record ReconciliationEvent

@@ -1,4 +1,4 @@
-namespace Reconciliation.Events;
+namespace Reconciliation;
 
 /// <summary>What happened.</summary>
 public enum ReconciliationEventKind

@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 
-namespace Reconciliation.Events;
+namespace Reconciliation;
 
 /// <summary>
 /// The event stream user code subscribes to. Each subscriber gets its own bounded buffer; when a slow

@@ -1,6 +1,5 @@
-using Reconciliation.Rules;
 
-namespace Reconciliation.Healers;
+namespace Reconciliation;
 
 /// <summary>What a healer is asked to fix: the violation as the engine sees it when the heal starts.</summary>
 public sealed class HealContext
@@ -46,4 +45,11 @@ public sealed class HealContext
 
     /// <summary>True when the engine only asks for a plan (<see cref="IHealer.DescribePlan"/>).</summary>
     public bool DryRun { get; }
+
+    /// <summary>
+    /// The most targets (sessions, jobs, keys, connections) this heal may act on, from the healer's policy
+    /// (<c>MaxTargets</c>); <see langword="null"/> when the policy sets none and the healer's own default applies.
+    /// A healer that acts on many targets stops at this cap and says in its outcome when the cap bound.
+    /// </summary>
+    public int? MaxTargets { get; init; }
 }

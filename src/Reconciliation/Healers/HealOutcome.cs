@@ -1,4 +1,4 @@
-namespace Reconciliation.Healers;
+namespace Reconciliation;
 
 /// <summary>The result of one heal attempt.</summary>
 public readonly record struct HealOutcome

@@ -1,4 +1,4 @@
-namespace Reconciliation.Healers;
+namespace Reconciliation;
 
 /// <summary>How a heal attempt ended.</summary>
 public enum HealOutcomeKind

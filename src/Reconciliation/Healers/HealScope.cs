@@ -1,4 +1,4 @@
-namespace Reconciliation.Healers;
+namespace Reconciliation;
 
 /// <summary>What a healer's action touches.</summary>
 public enum HealScope

@@ -1,4 +1,4 @@
-namespace Reconciliation.Healers;
+namespace Reconciliation;
 
 /// <summary>
 /// Acts on a resource to bring a drifted signal back. Healers are ordinary DI singletons
@@ -16,7 +16,7 @@ public interface IHealer
     /// </summary>
     bool IsDestructive { get; }
 
-    /// <summary>Whether the healer acts on a resource other replicas share (then it runs under an <see cref="Policies.IHealLease"/>) or only on this process.</summary>
+    /// <summary>Whether the healer acts on a resource other replicas share (then it runs under an <see cref="IHealLease"/>) or only on this process.</summary>
     HealScope Scope { get; }
 
     /// <summary>

@@ -1,9 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using Reconciliation.Engine;
-using Reconciliation.Rules;
-using Reconciliation.Violations;
 
 namespace Reconciliation.Health;
 

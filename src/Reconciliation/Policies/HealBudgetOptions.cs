@@ -1,4 +1,4 @@
-namespace Reconciliation.Policies;
+namespace Reconciliation;
 
 /// <summary>
 /// The global heal budget, a circuit breaker against heal storms: after more than <see cref="MaxHeals"/>

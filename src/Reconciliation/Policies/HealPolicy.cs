@@ -1,9 +1,9 @@
-namespace Reconciliation.Policies;
+namespace Reconciliation;
 
 /// <summary>A heal policy with every value resolved: rule override, then healer policy, then defaults.</summary>
 internal sealed record HealPolicy(
     TimeSpan Cooldown, int MaxAttempts, TimeSpan Window, double BackoffMultiplier, TimeSpan MaxBackoff,
-    TimeSpan Timeout, TimeSpan VerifyWithin, bool DryRun)
+    TimeSpan Timeout, TimeSpan VerifyWithin, bool DryRun, int? MaxTargets)
 {
     public static HealPolicy Resolve(HealPolicyOptions? rule, HealPolicyOptions? healer, ReconciliationOptions global) => new(
         rule?.Cooldown ?? healer?.Cooldown ?? HealPolicyDefaults.Cooldown,
@@ -13,7 +13,8 @@ internal sealed record HealPolicy(
         rule?.MaxBackoff ?? healer?.MaxBackoff ?? HealPolicyDefaults.MaxBackoff,
         rule?.Timeout ?? healer?.Timeout ?? HealPolicyDefaults.Timeout,
         rule?.VerifyWithin ?? healer?.VerifyWithin ?? global.Interval,
-        global.DryRun || (rule?.DryRun ?? healer?.DryRun ?? false));
+        global.DryRun || (rule?.DryRun ?? healer?.DryRun ?? false),
+        rule?.MaxTargets ?? healer?.MaxTargets);
 
     /// <summary>The wait before the next attempt after <paramref name="consecutiveFailures"/> failures in a row (at least the cooldown).</summary>
     public TimeSpan Backoff(int consecutiveFailures)

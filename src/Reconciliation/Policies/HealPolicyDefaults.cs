@@ -1,4 +1,4 @@
-namespace Reconciliation.Policies;
+namespace Reconciliation;
 
 /// <summary>Defaults of <see cref="HealPolicyOptions"/> and <see cref="HealBudgetOptions"/>.</summary>
 public static class HealPolicyDefaults

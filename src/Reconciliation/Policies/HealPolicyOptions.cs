@@ -1,4 +1,4 @@
-namespace Reconciliation.Policies;
+namespace Reconciliation;
 
 /// <summary>
 /// The heal policy of one healer (<c>Reconciliation:Healers:&lt;name&gt;</c>), overridable per rule
@@ -30,4 +30,11 @@ public sealed class HealPolicyOptions
 
     /// <summary>Log and report the plan instead of acting. Default false (or the global <c>DryRun</c>).</summary>
     public bool? DryRun { get; set; }
+
+    /// <summary>
+    /// The blast-radius cap: the most targets (sessions, jobs, keys, connections) one heal of this healer may act on.
+    /// Healers that act on many targets honour it (see <see cref="HealContext.MaxTargets"/>) and report when it binds.
+    /// Unset: the healer's own default.
+    /// </summary>
+    public int? MaxTargets { get; set; }
 }

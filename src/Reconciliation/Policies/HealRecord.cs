@@ -1,6 +1,5 @@
-using Reconciliation.Healers;
 
-namespace Reconciliation.Policies;
+namespace Reconciliation;
 
 /// <summary>One heal attempt, or the later verdict on one, as the journal keeps it.</summary>
 /// <param name="Healer">The healer's name.</param>

@@ -1,4 +1,4 @@
-namespace Reconciliation.Policies;
+namespace Reconciliation;
 
 /// <summary>
 /// The attempt history the heal policy counts against (attempts per window, the global budget, the status page's history).

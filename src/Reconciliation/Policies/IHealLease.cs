@@ -1,4 +1,4 @@
-namespace Reconciliation.Policies;
+namespace Reconciliation;
 
 /// <summary>
 /// Shared-resource exclusion: only one replica heals a shared resource at a time. In memory (this process only)

@@ -1,6 +1,5 @@
-using Reconciliation.Healers;
 
-namespace Reconciliation.Policies;
+namespace Reconciliation;
 
 /// <summary>The default journal: a bounded in-memory list (the newest <see cref="Capacity"/> records).</summary>
 public sealed class InMemoryHealJournal : IHealJournal

@@ -1,4 +1,4 @@
-namespace Reconciliation.Policies;
+namespace Reconciliation;
 
 /// <summary>The default lease: exclusion within this process, expiring after its duration on the <see cref="TimeProvider"/> clock.</summary>
 public sealed class InMemoryHealLease : IHealLease

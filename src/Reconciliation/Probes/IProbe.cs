@@ -1,6 +1,5 @@
-using Reconciliation.Signals;
 
-namespace Reconciliation.Probes;
+namespace Reconciliation;
 
 /// <summary>
 /// Reads one resource and writes named numeric signals. One probe may write many signals from one round trip.

@@ -1,6 +1,5 @@
-using Reconciliation.Signals;
 
-namespace Reconciliation.Probes;
+namespace Reconciliation;
 
 /// <summary>
 /// Where a probe writes its readings for one tick, into preallocated storage. Writing allocates nothing. The engine

@@ -1,6 +1,5 @@
-using Reconciliation.Policies;
 
-namespace Reconciliation.Rules;
+namespace Reconciliation;
 
 /// <summary>A validated rule, resolved for the engine: limits as doubles, healers with their resolved policies.</summary>
 internal sealed class CompiledRule

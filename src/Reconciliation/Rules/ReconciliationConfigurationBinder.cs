@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
-using Reconciliation.Policies;
 
-namespace Reconciliation.Rules;
+namespace Reconciliation;
 
 /// <summary>
 /// Binds <see cref="ReconciliationOptions"/> from configuration without ever throwing, and without losing a bad entry.

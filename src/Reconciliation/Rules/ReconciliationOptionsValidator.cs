@@ -1,11 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
-using Reconciliation.Healers;
-using Reconciliation.Policies;
-using Reconciliation.Probes;
-using Reconciliation.Signals;
 
-namespace Reconciliation.Rules;
+namespace Reconciliation;
 
 /// <summary>
 /// Validates <see cref="ReconciliationOptions"/> against the registered probes and healers, at start and on every
@@ -181,6 +177,11 @@ internal sealed class ReconciliationOptionsValidator : IValidateOptions<Reconcil
         if (policy.MaxAttempts is int attempts && attempts < 1)
         {
             errors.Add($"{key}:MaxAttempts must be at least 1 (was {attempts}).");
+        }
+
+        if (policy.MaxTargets is int targets && targets < 1)
+        {
+            errors.Add($"{key}:MaxTargets must be at least 1 (was {targets}).");
         }
 
         if (policy.Window is TimeSpan window)

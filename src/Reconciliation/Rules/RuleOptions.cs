@@ -1,6 +1,5 @@
-using Reconciliation.Policies;
 
-namespace Reconciliation.Rules;
+namespace Reconciliation;
 
 /// <summary>
 /// A threshold on a signal: <c>Signal</c> <c>Above</c>/<c>Below</c> a limit, sustained <c>For</c> a duration,

@@ -1,4 +1,4 @@
-namespace Reconciliation.Rules;
+namespace Reconciliation;
 
 /// <summary>How bad an open violation of a rule is, as the health check reports it.</summary>
 public enum RuleSeverity

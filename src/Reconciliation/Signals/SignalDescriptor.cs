@@ -1,4 +1,4 @@
-namespace Reconciliation.Signals;
+namespace Reconciliation;
 
 /// <summary>
 /// Declares one signal a probe emits: its name (<c>postgres.pool.usage</c>), unit and meaning.

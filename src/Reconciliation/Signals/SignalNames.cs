@@ -1,4 +1,4 @@
-namespace Reconciliation.Signals;
+namespace Reconciliation;
 
 /// <summary>Names of the signals the core package emits. Adapters define theirs beside their probes.</summary>
 public static class SignalNames

@@ -1,4 +1,4 @@
-namespace Reconciliation.Signals;
+namespace Reconciliation;
 
 /// <summary>One signal's value for one resource in a report.</summary>
 /// <param name="Signal">The signal's name.</param>

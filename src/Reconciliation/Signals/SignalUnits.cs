@@ -1,4 +1,4 @@
-namespace Reconciliation.Signals;
+namespace Reconciliation;
 
 /// <summary>Units of standard signals (UCUM-style, as OpenTelemetry uses them).</summary>
 public static class SignalUnits

@@ -1,6 +1,3 @@
-using Reconciliation.Engine;
-using Reconciliation.Policies;
-using Reconciliation.Rules;
 
 namespace Reconciliation.Status;
 

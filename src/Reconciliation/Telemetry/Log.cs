@@ -1,12 +1,12 @@
 using Microsoft.Extensions.Logging;
 
-namespace Reconciliation.Telemetry;
+namespace Reconciliation;
 
 /// <summary>The core package's log messages (event ids 1–99): one line per state change, none per healthy tick.</summary>
 internal static partial class Log
 {
     [LoggerMessage(1, LogLevel.Warning, "Violation opened: rule {Rule} on {Resource}: {Signal} = {Observed} (limit {Limit}, severity {Severity})", EventName = "ViolationOpened")]
-    public static partial void ViolationOpened(this ILogger logger, string rule, string resource, string signal, double observed, double limit, Rules.RuleSeverity severity);
+    public static partial void ViolationOpened(this ILogger logger, string rule, string resource, string signal, double observed, double limit, RuleSeverity severity);
 
     [LoggerMessage(2, LogLevel.Information, "Violation closed: rule {Rule} on {Resource}: {Signal} = {Observed} after {Duration}", EventName = "ViolationClosed")]
     public static partial void ViolationClosed(this ILogger logger, string rule, string resource, string signal, double observed, TimeSpan duration);

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Reconciliation.Telemetry;
+namespace Reconciliation;
 
 /// <summary>The library's <see cref="ActivitySource"/>: a span per tick and per heal.</summary>
 internal static class ReconciliationActivitySource

@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Reconciliation.Healers;
 
-namespace Reconciliation.Telemetry;
+namespace Reconciliation;
 
 /// <summary>The library's instruments on the <c>Reconciliation</c> meter, created through <see cref="IMeterFactory"/>.</summary>
 internal sealed class ReconciliationMetrics

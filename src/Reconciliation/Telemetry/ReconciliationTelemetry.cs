@@ -1,4 +1,4 @@
-namespace Reconciliation.Telemetry;
+namespace Reconciliation;
 
 /// <summary>Names of the telemetry sources the library publishes, for OpenTelemetry registration.</summary>
 public static class ReconciliationTelemetry

@@ -1,6 +1,5 @@
-using Reconciliation.Rules;
 
-namespace Reconciliation.Violations;
+namespace Reconciliation;
 
 /// <summary>A snapshot of one violation: a rule breached on one resource.</summary>
 public sealed record Violation

@@ -1,4 +1,4 @@
-namespace Reconciliation.Violations;
+namespace Reconciliation;
 
 /// <summary>Where a violation is in its life.</summary>
 public enum ViolationState

@@ -2,9 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using Reconciliation.Engine;
 using Reconciliation.Http.Latency;
-using Reconciliation.Probes;
 using Xunit;
 
 namespace Reconciliation.Http.Tests.DependencyInjection;
@@ -64,7 +62,7 @@ public sealed class HttpRegistrationTests
 
         var options = provider.GetRequiredService<IOptionsMonitor<HttpWebhookOptions>>().Get(Options.DefaultName);
         Assert.Equal(TimeSpan.FromSeconds(4), options.Timeout);
-        var healer = provider.GetServices<Reconciliation.Healers.IHealer>().Single(h => h.Name == HttpHealerNames.Webhook);
+        var healer = provider.GetServices<IHealer>().Single(h => h.Name == HttpHealerNames.Webhook);
         Assert.True(healer.AppliesTo("checkout"));
         Assert.False(healer.AppliesTo("search"));
     }

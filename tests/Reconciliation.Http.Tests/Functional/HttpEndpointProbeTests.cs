@@ -2,11 +2,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Reconciliation.Engine;
 using Reconciliation.Http.Quantiles;
 using Reconciliation.Http.Tests.Infrastructure;
-using Reconciliation.Probes;
-using Reconciliation.Signals;
 using Xunit;
 
 namespace Reconciliation.Http.Tests.Functional;

@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Reconciliation.Engine;
 using Reconciliation.Http.Latency;
 using Reconciliation.Http.Tests.Infrastructure;
 using Xunit;

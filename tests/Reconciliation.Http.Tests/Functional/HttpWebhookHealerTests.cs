@@ -5,12 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
-using Reconciliation.Engine;
-using Reconciliation.Healers;
 using Reconciliation.Http.Tests.Infrastructure;
-using Reconciliation.Probes;
-using Reconciliation.Rules;
-using Reconciliation.Signals;
 using Xunit;
 
 namespace Reconciliation.Http.Tests.Functional;

@@ -5,12 +5,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Reconciliation.Engine;
-using Reconciliation.Healers;
 using Reconciliation.Http.Latency;
 using Reconciliation.Http.Quantiles;
 using Reconciliation.Http.Tests.Infrastructure;
-using Reconciliation.Violations;
 using Xunit;
 
 namespace Reconciliation.Http.Tests.Functional;

@@ -2,8 +2,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Reconciliation.Healers;
-using Reconciliation.Probes;
 using Xunit;
 
 namespace Reconciliation.Postgres.Tests.DependencyInjection;

@@ -1,8 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using Reconciliation.Healers;
 using Reconciliation.Tests;
-using Reconciliation.Violations;
 using Xunit;
 
 namespace Reconciliation.Postgres.Tests.Functional;

@@ -2,8 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
-using Reconciliation.Engine;
-using Reconciliation.Violations;
 using Xunit;
 
 namespace Reconciliation.Postgres.Tests.Functional;

@@ -1,8 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using Reconciliation.Healers;
 using Reconciliation.Tests;
-using Reconciliation.Violations;
 using Xunit;
 
 namespace Reconciliation.Postgres.Tests.Functional;
@@ -102,7 +100,7 @@ public sealed class IdleInTransactionTests
         var healer = harness.Services.GetServices<IHealer>().Single(h => h.Name == PostgresHealerNames.TerminateIdleInTransaction && h.AppliesTo("main-db"));
 
         var outcome = await healer.HealAsync(new HealContext(Rule, PostgresSignalNames.IdleInTransactionMaxAge, "main-db", 2, 1,
-            Rules.RuleSeverity.Degraded, harness.Time.GetUtcNow(), 1, dryRun: false), TestContext.Current.CancellationToken);
+            RuleSeverity.Degraded, harness.Time.GetUtcNow(), 1, dryRun: false), TestContext.Current.CancellationToken);
 
         Assert.Equal(HealOutcomeKind.Skipped, outcome.Kind);
         Assert.Equal(1, await ServerQueries.IdleInTransactionAsync(database, OtherApp, 0));

@@ -1,9 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using Reconciliation.Healers;
-using Reconciliation.Signals;
 using Reconciliation.Tests;
-using Reconciliation.Violations;
 using Xunit;
 
 namespace Reconciliation.Postgres.Tests.Functional;
@@ -70,7 +67,7 @@ public sealed class PoolSaturationTests
 
         // Still saturated (clearing cannot free connections the app holds): cooldown and backoff are one interval, but the
         // policy allows one attempt per 10 minutes, so for the next 100 s of fake time nothing runs again.
-        Reconciliation.Engine.ReconciliationReport after = saturated;
+        ReconciliationReport after = saturated;
         for (var i = 0; i < 10; i++)
         {
             after = await harness.TickAsync();

@@ -3,8 +3,6 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
-using Reconciliation.Rules;
-using Reconciliation.Signals;
 using Reconciliation.Tests;
 using Xunit;
 

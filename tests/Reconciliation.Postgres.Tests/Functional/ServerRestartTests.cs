@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using Reconciliation.Signals;
 using Reconciliation.Tests;
 using Xunit;
 
@@ -33,14 +32,14 @@ public sealed class ServerRestartTests
         await server.StartAgainAsync(TestContext.Current.CancellationToken);
 
         // The probe's pooled connection died with the server; Npgsql drops it and the next tick connects again.
-        Engine.ReconciliationReport? back = null;
+        ReconciliationReport? back = null;
         await Eventually.UntilAsync(async () =>
         {
             back = await harness.TickAsync();
             return back.ValueOf(SignalNames.ProbeFailed, "main-db") == 0;
         }, "the probe answers again");
         Assert.NotNull(back!.ValueOf(PostgresSignalNames.ConnectionsUsage, "main-db"));
-        Assert.Same(engine, harness.Services.GetRequiredService<Engine.IReconciler>());
+        Assert.Same(engine, harness.Services.GetRequiredService<IReconciler>());
         Assert.Contains(harness.Logs.GetSnapshot(), r => r.Id.Name == "ProbeRecovered");
     }
 }

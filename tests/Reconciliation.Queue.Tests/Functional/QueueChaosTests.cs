@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using Reconciliation.Engine;
-using Reconciliation.Healers;
 using Reconciliation.Queue.Tests.Support;
 using Xunit;
 

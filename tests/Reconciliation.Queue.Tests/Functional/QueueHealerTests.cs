@@ -2,8 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
-using Reconciliation.Engine;
-using Reconciliation.Healers;
 using Reconciliation.Queue.Tests.Support;
 using Xunit;
 

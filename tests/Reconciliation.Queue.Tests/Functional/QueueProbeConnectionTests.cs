@@ -1,6 +1,5 @@
 using Npgsql;
 using Reconciliation.Queue.Tests.Support;
-using Reconciliation.Signals;
 using Reconciliation.Tests;
 using Xunit;
 

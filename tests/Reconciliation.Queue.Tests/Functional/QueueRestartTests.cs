@@ -1,5 +1,4 @@
 using Npgsql;
-using Reconciliation.Engine;
 using Reconciliation.Queue.Tests.Support;
 using Reconciliation.Tests;
 using Xunit;

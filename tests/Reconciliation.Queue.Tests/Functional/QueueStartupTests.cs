@@ -1,9 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Reconciliation.Engine;
-using Reconciliation.Healers;
-using Reconciliation.Probes;
 using Reconciliation.Queue.Tests.Support;
 using Xunit;
 

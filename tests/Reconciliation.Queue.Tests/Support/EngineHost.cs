@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
-using Reconciliation.Engine;
 
 namespace Reconciliation.Queue.Tests.Support;
 

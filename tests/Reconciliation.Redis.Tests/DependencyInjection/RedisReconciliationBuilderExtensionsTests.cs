@@ -1,9 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Reconciliation.Engine;
-using Reconciliation.Healers;
-using Reconciliation.Signals;
 using Reconciliation.Tests;
 using StackExchange.Redis;
 using Xunit;

@@ -1,6 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Reconciliation.Healers;
-using Reconciliation.Rules;
 using Reconciliation.TestServers;
 using Reconciliation.Tests;
 using StackExchange.Redis;

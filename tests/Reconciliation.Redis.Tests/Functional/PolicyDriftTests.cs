@@ -1,10 +1,8 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Reconciliation.Healers;
 using Reconciliation.TestServers;
 using Reconciliation.Tests;
-using Reconciliation.Violations;
 using StackExchange.Redis;
 using Xunit;
 

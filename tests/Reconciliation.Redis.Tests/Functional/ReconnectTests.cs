@@ -1,9 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
-using Reconciliation.Healers;
-using Reconciliation.Rules;
-using Reconciliation.Signals;
 using Reconciliation.Tests;
-using Reconciliation.Violations;
 using StackExchange.Redis;
 using Xunit;
 

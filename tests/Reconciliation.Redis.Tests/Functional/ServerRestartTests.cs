@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
-using Reconciliation.Engine;
-using Reconciliation.Signals;
 using Reconciliation.Tests;
 using StackExchange.Redis;
 using Xunit;

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Hosting;
 using Reconciliation.BuiltIn;
-using Reconciliation.Healers;
 using Reconciliation.Tests.TestSupport;
 
 namespace Reconciliation.Tests.BuiltIn;

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
 using Reconciliation.BuiltIn;
-using Reconciliation.Signals;
 using Reconciliation.Tests.TestSupport;
 
 namespace Reconciliation.Tests.BuiltIn;
@@ -49,7 +48,7 @@ public sealed class ProcessProbeTests
 
     private static async Task<double[]> ReadAsync(ProcessProbe probe)
     {
-        var writer = new Probes.SignalWriter(probe.Signals);
+        var writer = new SignalWriter(probe.Signals);
         await probe.ProbeAsync(writer, TestContext.Current.CancellationToken);
         var values = new double[probe.Signals.Count];
         writer.CopyTo(values);

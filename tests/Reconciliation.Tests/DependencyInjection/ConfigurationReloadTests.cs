@@ -5,9 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using Reconciliation.Engine;
 using Reconciliation.Tests.TestSupport;
-using Reconciliation.Violations;
 
 namespace Reconciliation.Tests.DependencyInjection;
 

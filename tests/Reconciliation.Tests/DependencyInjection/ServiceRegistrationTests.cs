@@ -1,4 +1,3 @@
-using Reconciliation.Engine;
 using Reconciliation.Tests.TestSupport;
 
 namespace Reconciliation.Tests.DependencyInjection;

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Reconciliation.Policies;
 using Reconciliation.Tests.TestSupport;
 using Xunit;
 

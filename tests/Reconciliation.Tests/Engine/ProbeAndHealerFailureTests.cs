@@ -1,8 +1,5 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Reconciliation.Healers;
-using Reconciliation.Signals;
-using Reconciliation.Telemetry;
 using Reconciliation.Tests.TestSupport;
 using static Reconciliation.Tests.Policies.HealPolicyTests;
 

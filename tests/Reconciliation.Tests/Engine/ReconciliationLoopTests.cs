@@ -2,8 +2,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
-using Reconciliation.Engine;
-using Reconciliation.Policies;
 using Reconciliation.Tests.TestSupport;
 
 namespace Reconciliation.Tests.Engine;

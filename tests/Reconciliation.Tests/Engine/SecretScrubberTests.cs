@@ -1,4 +1,3 @@
-using Reconciliation.Engine;
 
 namespace Reconciliation.Tests.Engine;
 

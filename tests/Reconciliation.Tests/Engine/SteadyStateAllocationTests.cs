@@ -1,12 +1,10 @@
 using System.Globalization;
-using Reconciliation.Engine;
 using Reconciliation.Tests.TestSupport;
-using Reconciliation.Violations;
 
 namespace Reconciliation.Tests.Engine;
 
 /// <summary>
-/// CI guard for the steady-state tick: the hot path (readings written through <see cref="Probes.SignalWriter"/> into
+/// CI guard for the steady-state tick: the hot path (readings written through <see cref="SignalWriter"/> into
 /// preallocated storage, then <see cref="RuleEvaluator.Evaluate"/> over 100 compiled rules, with no violation changing
 /// state) must allocate exactly 0 bytes. If this fails, something on the hot path started allocating (LINQ, boxing,
 /// a closure, a per-tick collection).

@@ -1,4 +1,3 @@
-using Reconciliation.Events;
 using Reconciliation.Tests.TestSupport;
 using static Reconciliation.Tests.Policies.HealPolicyTests;
 

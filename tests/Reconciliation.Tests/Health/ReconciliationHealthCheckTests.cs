@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Reconciliation.Signals;
 using Reconciliation.Tests.TestSupport;
 
 namespace Reconciliation.Tests.Health;

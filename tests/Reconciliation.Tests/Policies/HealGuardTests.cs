@@ -1,8 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
-using Reconciliation.Events;
-using Reconciliation.Healers;
 using Reconciliation.Tests.TestSupport;
-using Reconciliation.Violations;
 using static Reconciliation.Tests.Policies.HealPolicyTests;
 
 namespace Reconciliation.Tests.Policies;

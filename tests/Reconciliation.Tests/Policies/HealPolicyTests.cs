@@ -1,12 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
-using Reconciliation.Events;
-using Reconciliation.Healers;
-using Reconciliation.Policies;
-using Reconciliation.Telemetry;
 using Reconciliation.Tests.TestSupport;
-using Reconciliation.Violations;
 
 namespace Reconciliation.Tests.Policies;
 

@@ -1,6 +1,4 @@
-using Reconciliation.Events;
 using Reconciliation.Tests.TestSupport;
-using Reconciliation.Violations;
 
 namespace Reconciliation.Tests.Rules;
 

@@ -1,9 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Reconciliation.Engine;
-using Reconciliation.Probes;
-using Reconciliation.Signals;
 using Reconciliation.Status;
 using Xunit;
 

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Reconciliation.Healers;
-using Reconciliation.Telemetry;
 using Reconciliation.Tests.TestSupport;
 using static Reconciliation.Tests.Policies.HealPolicyTests;
 

@@ -1,7 +1,5 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Reconciliation.Healers;
-using Reconciliation.Telemetry;
 using Reconciliation.Tests.TestSupport;
 
 namespace Reconciliation.Tests.Telemetry;

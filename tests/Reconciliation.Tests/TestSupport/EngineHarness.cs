@@ -3,8 +3,6 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
-using Reconciliation.Engine;
-using Reconciliation.Events;
 
 namespace Reconciliation.Tests.TestSupport;
 
