@@ -62,7 +62,7 @@ public static class OrdersApp
             .AddHttpWebhook(builder.Configuration.GetSection("Webhook"));
 
         builder.Services.AddHealthChecks()
-            .AddReconciliation("reconciliation-live", tags: ["live"], configure: o => o.RuleTag = "live")
+            .AddReconciliation("reconciliation-live", tags: ["live"], configure: o => { o.RuleTag = "live"; o.HealthyBeforeFirstTick = true; })
             .AddReconciliation("reconciliation-ready", tags: ["ready"], configure: o => o.RuleTag = "ready");
 
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics

@@ -16,13 +16,21 @@ public sealed class ReconciliationOptions
     /// <summary>How long one probe may take before it counts as failed (<c>probe.failed</c> = 1). Default 5 seconds.</summary>
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The deadline of every call the engine makes into the heal journal, the lease and a healer's plan, and of the
+    /// heal-planning phase of one tick as a whole. Default 5 seconds. A journal that lives in a saturated database then
+    /// holds healing back ("not healed this tick"), never the loop. Bounds a tick at about
+    /// <see cref="ProbeTimeout"/> + <c>CallTimeout</c> + half an <see cref="Interval"/> (the most it waits for its heals).
+    /// </summary>
+    public TimeSpan CallTimeout { get; set; } = HealingDefaults.CallTimeout;
+
     /// <summary>No heals until the reconciler has run this long (and not before a first full tick). Default 30 seconds.</summary>
     public TimeSpan WarmUp { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Log and report what would be healed, for every healer, instead of acting. Default false.</summary>
     public bool DryRun { get; set; }
 
-    /// <summary>False stops the background loop (the reconciler still runs on demand). Default true.</summary>
+    /// <summary>False pauses the background loop (read on every tick, so a reload can switch it; the reconciler still runs on demand). Default true.</summary>
     public bool Enabled { get; set; } = true;
 
     /// <summary>Names of destructive healers the host allows to act (<c>app.restart</c>). Default: none.</summary>

@@ -49,13 +49,15 @@ public static class ReconciliationServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ReconciliationMetrics>();
-        services.TryAddSingleton<ReconciliationEvents>();
+        services.TryAddSingleton(static _ => new ReconciliationEvents());
+        services.TryAddSingleton<ReconciliationDiagnostics>();
         services.TryAddSingleton<IHealJournal, InMemoryHealJournal>();
         services.TryAddSingleton<IHealLease, InMemoryHealLease>();
         services.TryAddSingleton<ReconciliationEngine>();
-        services.TryAddSingleton<IReconciler>(sp => sp.GetRequiredService<ReconciliationEngine>());
+        services.TryAddSingleton<IReconciler>(static sp => sp.GetRequiredService<ReconciliationEngine>());
+        services.TryAddSingleton<IReconciliationState>(static sp => sp.GetRequiredService<ReconciliationEngine>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ReconciliationLoop>());
-        services.TryAddSingleton<ReconciliationStatusProvider>();
+        services.TryAddSingleton(static sp => new ReconciliationStatusProvider(sp.GetRequiredService<IReconciliationState>(), sp.GetRequiredService<IHealJournal>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProbe, ProcessProbe>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealer, AppRestartHealer>(
             static sp => AppRestartHealer.Create(sp.GetService<IHostApplicationLifetime>())));

@@ -4,8 +4,9 @@ using Microsoft.Extensions.Logging;
 namespace Reconciliation;
 
 /// <summary>
-/// The hosted loop: a tick right away, then one every <c>Interval</c> on a <see cref="PeriodicTimer"/> driven by the
-/// injected <see cref="TimeProvider"/>. Ticks never overlap (a slow tick delays the next); no exception escapes.
+/// The background loop: one tick per <see cref="ReconciliationOptions.Interval"/> on a <see cref="PeriodicTimer"/>
+/// over the <see cref="TimeProvider"/>. <see cref="ReconciliationOptions.Enabled"/> is read on every period, so a
+/// reload can pause and resume it. On shutdown, running heals are cancelled and journaled before the host stops.
 /// </summary>
 internal sealed class ReconciliationLoop : BackgroundService
 {
@@ -20,13 +21,14 @@ internal sealed class ReconciliationLoop : BackgroundService
         _logger = logger;
     }
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await _engine.StopHealsAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!_engine.CurrentOptions.Enabled)
-        {
-            return;
-        }
-
         // Let the host finish starting before the first tick runs probes against its resources.
         await Task.Yield();
         var interval = _engine.CurrentOptions.Interval;
@@ -35,7 +37,11 @@ internal sealed class ReconciliationLoop : BackgroundService
         {
             do
             {
-                await TickAsync(stoppingToken).ConfigureAwait(false);
+                if (_engine.LoopEnabled)
+                {
+                    await TickAsync(stoppingToken).ConfigureAwait(false);
+                }
+
                 var current = _engine.CurrentOptions.Interval;
                 if (current != interval)
                 {

@@ -11,6 +11,10 @@ public sealed class ReconciliationEvents
     private readonly Lock _gate = new();
     private Subscription[] _subscribers = [];
 
+    internal ReconciliationEvents()
+    {
+    }
+
     /// <summary>Subscribes. Read events from <see cref="Subscription.Reader"/>; dispose to unsubscribe.</summary>
     /// <param name="capacity">How many unread events to buffer before dropping the oldest. Default 1024.</param>
     public Subscription Subscribe(int capacity = 1024)

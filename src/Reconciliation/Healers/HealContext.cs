@@ -52,4 +52,10 @@ public sealed class HealContext
     /// A healer that acts on many targets stops at this cap and says in its outcome when the cap bound.
     /// </summary>
     public int? MaxTargets { get; init; }
+
+    /// <summary>
+    /// The services of this heal's own DI scope (disposed when the healer's task ends), so a healer can use scoped
+    /// services; <see langword="null"/> when the healer is called outside the engine.
+    /// </summary>
+    public IServiceProvider? Services { get; internal set; }
 }

@@ -25,7 +25,7 @@ public readonly record struct HealOutcome
     public static HealOutcome Skipped(string reason) => new(HealOutcomeKind.Skipped, reason);
 
     /// <summary>Dry-run: the plan, not carried out.</summary>
-    public static HealOutcome DryRun(string plan) => new(HealOutcomeKind.DryRun, plan);
+    internal static HealOutcome DryRun(string plan) => new(HealOutcomeKind.DryRun, plan);
 
     /// <inheritdoc />
     public override string ToString() => Reason is null ? Kind.ToString() : $"{Kind}: {Reason}";

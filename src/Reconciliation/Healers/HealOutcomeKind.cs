@@ -1,17 +1,23 @@
 namespace Reconciliation;
 
-/// <summary>How a heal attempt ended.</summary>
+/// <summary>
+/// How a heal attempt ended. There is no member with the value 0: a <c>default(HealOutcome)</c> returned by a healer
+/// has an undefined kind, and the engine counts it as <see cref="Failed"/>, never as a success.
+/// </summary>
 public enum HealOutcomeKind
 {
     /// <summary>The action was carried out; the engine verifies that the violation closes.</summary>
-    Healed,
+    Healed = 1,
 
     /// <summary>The action failed (or the violation did not close in time): counts against the policy.</summary>
-    Failed,
+    Failed = 2,
 
-    /// <summary>Nothing was done, for a stated reason (nothing to act on, not opted in, lease held elsewhere).</summary>
-    Skipped,
+    /// <summary>
+    /// Nothing was done, for a stated reason (nothing to act on, lease held elsewhere). A healer that answers this
+    /// three times in a row while its violation stays open is passed over for the rule's next healer.
+    /// </summary>
+    Skipped = 3,
 
     /// <summary>Dry-run: the plan was logged and reported; nothing was done.</summary>
-    DryRun,
+    DryRun = 4,
 }

@@ -5,56 +5,59 @@ using Microsoft.Extensions.Options;
 namespace Reconciliation.Health;
 
 /// <summary>
-/// Reports the reconciler's latest report as health: Healthy, or the worst open violation's severity, with per-rule data.
-/// Never runs probes itself. A report older than a few intervals reads Unhealthy (the loop is stuck).
+/// Health from the engine's state: the loop's progress (liveness), then the open violations of the rules this
+/// registration counts (by <see cref="ReconciliationHealthCheckOptions.RuleTag"/>), worst severity first.
 /// </summary>
 internal sealed class ReconciliationHealthCheck : IHealthCheck
 {
-    private readonly IReconciler _reconciler;
+    private readonly IReconciliationState _state;
     private readonly IOptionsMonitor<ReconciliationHealthCheckOptions> _options;
     private readonly TimeProvider _time;
-    private readonly DateTimeOffset _createdAt;
-    private readonly ReconciliationEngine? _engine;
 
-    public ReconciliationHealthCheck(IReconciler reconciler, IOptionsMonitor<ReconciliationHealthCheckOptions> options, TimeProvider timeProvider)
+    public ReconciliationHealthCheck(IReconciliationState state, IOptionsMonitor<ReconciliationHealthCheckOptions> options, TimeProvider timeProvider)
     {
-        _reconciler = reconciler;
+        _state = state;
         _options = options;
         _time = timeProvider;
-        _engine = reconciler as ReconciliationEngine;
-
-        // AddCheck<T> creates a new check per run: the grace before the first report starts with the engine, not here.
-        _createdAt = _engine?.StartedAt ?? timeProvider.GetUtcNow();
     }
 
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Check(context.Registration.Name, context.Registration.FailureStatus));
+
+    private HealthCheckResult Check(string registration, HealthStatus failureStatus)
     {
-        var options = _options.Get(context.Registration.Name);
+        var options = _options.Get(registration);
+        var current = _state.CurrentOptions;
+        if (!current.Enabled)
+        {
+            // Switched off on purpose: not a stuck loop, and nothing to report.
+            return HealthCheckResult.Healthy("Reconciliation is disabled (Enabled = false): nothing is measured or healed.");
+        }
+
         var now = _time.GetUtcNow();
-        var report = _reconciler.LatestReport;
-        var interval = report?.Interval ?? _engine?.CurrentOptions.Interval ?? TimeSpan.FromSeconds(10);
-        var staleAfter = interval * options.StaleAfterIntervals;
+        var staleAfter = current.Interval * options.StaleAfterIntervals;
+        var report = _state.LatestReport;
+        var lastProgress = _state.LastTickCompletedAt ?? _state.StartedAt;
+        var runningSince = _state.TickRunningSince;
+        if (now - lastProgress > staleAfter && (runningSince is null || now - runningSince.Value > staleAfter))
+        {
+            return new HealthCheckResult(failureStatus, report is null
+                ? $"No reconciliation tick completed within {staleAfter} of the start: the loop is not running."
+                : $"No reconciliation tick completed for {Seconds(now - lastProgress)} s (more than {Format(options.StaleAfterIntervals)} intervals): the loop is stuck.");
+        }
 
         if (report is null)
         {
-            return Task.FromResult(now - _createdAt > staleAfter
-                ? new HealthCheckResult(context.Registration.FailureStatus, $"No reconciliation report after {staleAfter}: the loop is not running.")
-                : HealthCheckResult.Healthy("Starting: waiting for the first reconciliation."));
+            return options.HealthyBeforeFirstTick
+                ? HealthCheckResult.Healthy("Starting: waiting for the first reconciliation.")
+                : new HealthCheckResult(failureStatus, "Not measured yet: the first reconciliation tick has not completed.");
         }
 
-        var age = now - report.Timestamp;
         var data = new Dictionary<string, object>(StringComparer.Ordinal)
         {
-            ["reportAge"] = age.TotalSeconds,
+            ["reportAge"] = (now - report.Timestamp).TotalSeconds,
             ["tick"] = report.Tick,
         };
-        if (age > staleAfter)
-        {
-            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus,
-                $"The latest reconciliation report is {age.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s old (more than {options.StaleAfterIntervals} intervals): the loop is stuck.",
-                data: data));
-        }
-
         var status = HealthStatus.Healthy;
         var open = 0;
         foreach (var violation in report.Violations)
@@ -65,13 +68,13 @@ internal sealed class ReconciliationHealthCheck : IHealthCheck
             }
 
             open++;
-            var severity = violation.Severity == RuleSeverity.Unhealthy ? context.Registration.FailureStatus : HealthStatus.Degraded;
+            var severity = violation.Severity == RuleSeverity.Unhealthy ? failureStatus : HealthStatus.Degraded;
             if (severity < status)
             {
                 status = severity;
             }
 
-            // Only names and numbers: never a connection string or a reason text that could carry one.
+            // Names, numbers and the engine's own words only: never a connection string.
             data[$"{violation.Rule}/{violation.Resource}"] = new Dictionary<string, object>(StringComparer.Ordinal)
             {
                 ["signal"] = violation.Signal,
@@ -84,12 +87,22 @@ internal sealed class ReconciliationHealthCheck : IHealthCheck
             };
         }
 
+        foreach (var failure in report.ProbeFailures)
+        {
+            // The reason is scrubbed where it was caught (a probe's exception can carry its connection string).
+            data[$"probe.failed/{failure.Resource}/{failure.Probe}"] = failure.Reason;
+        }
+
         if (report.HealingPausedUntil is { } paused)
         {
             data["healingPausedUntil"] = paused.ToString("O", CultureInfo.InvariantCulture);
         }
 
         var description = open == 0 ? "No open violations." : $"{open} open violation(s).";
-        return Task.FromResult(new HealthCheckResult(status, description, data: data));
+        return new HealthCheckResult(status, description, data: data);
     }
+
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0", CultureInfo.InvariantCulture);
+
+    private static string Format(double value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -21,6 +21,15 @@ public sealed class SignalWriter
         Array.Fill(_staged, double.NaN);
     }
 
+    /// <summary>
+    /// The services of this tick's own DI scope (created on first use, disposed when the tick ends): a probe built on a
+    /// scoped service, such as a <c>DbContext</c>, resolves it here.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The writer is not running inside the engine's tick.</exception>
+    public IServiceProvider Services => Scope?.Services ?? throw new InvalidOperationException("This writer is not part of a reconciliation tick, so it has no DI scope.");
+
+    internal TickScope? Scope { get; set; }
+
     /// <summary>Writes the reading of the signal at <paramref name="index"/> in the probe's <see cref="IProbe.Signals"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The index is not one of the probe's signals.</exception>
     public void Write(int index, double value)

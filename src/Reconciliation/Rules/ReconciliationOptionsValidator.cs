@@ -41,18 +41,15 @@ internal sealed class ReconciliationOptionsValidator : IValidateOptions<Reconcil
         var errors = new List<string>(options.BindErrors);
         var root = options.ConfigurationPath;
 
-        Positive(errors, $"{root}:Interval", options.Interval);
-        Positive(errors, $"{root}:ProbeTimeout", options.ProbeTimeout);
-        NotNegative(errors, $"{root}:WarmUp", options.WarmUp);
+        Positive(errors, $"{root}:Interval", options.Interval, HealingDefaults.MaxTimeout);
+        Positive(errors, $"{root}:ProbeTimeout", options.ProbeTimeout, HealingDefaults.MaxTimeout);
+        Positive(errors, $"{root}:CallTimeout", options.CallTimeout, HealingDefaults.MaxTimeout);
+        NotNegative(errors, $"{root}:WarmUp", options.WarmUp, HealingDefaults.MaxPolicyDuration);
         if (options.HealBudget is { } budget)
         {
-            if (budget.MaxHeals < 1)
-            {
-                errors.Add($"{root}:HealBudget:MaxHeals must be at least 1 (was {budget.MaxHeals}).");
-            }
-
-            Positive(errors, $"{root}:HealBudget:Window", budget.Window);
-            Positive(errors, $"{root}:HealBudget:Pause", budget.Pause);
+            Count(errors, $"{root}:HealBudget:MaxHeals", budget.MaxHeals);
+            Positive(errors, $"{root}:HealBudget:Window", budget.Window, HealingDefaults.MaxWindow);
+            Positive(errors, $"{root}:HealBudget:Pause", budget.Pause, HealingDefaults.MaxPolicyDuration);
         }
 
         var healerNames = new HashSet<string>(_healers.Select(h => h.Name), StringComparer.Ordinal);
@@ -135,7 +132,7 @@ internal sealed class ReconciliationOptionsValidator : IValidateOptions<Reconcil
 
         if (rule.For is TimeSpan duration)
         {
-            Positive(errors, $"{key}:For", duration);
+            Positive(errors, $"{key}:For", duration, HealingDefaults.MaxPolicyDuration);
         }
 
         if (!Enum.IsDefined(rule.Severity))
@@ -171,42 +168,42 @@ internal sealed class ReconciliationOptionsValidator : IValidateOptions<Reconcil
 
         if (policy.Cooldown is TimeSpan cooldown)
         {
-            NotNegative(errors, $"{key}:Cooldown", cooldown);
+            NotNegative(errors, $"{key}:Cooldown", cooldown, HealingDefaults.MaxPolicyDuration);
         }
 
-        if (policy.MaxAttempts is int attempts && attempts < 1)
+        if (policy.MaxAttempts is int attempts)
         {
-            errors.Add($"{key}:MaxAttempts must be at least 1 (was {attempts}).");
+            Count(errors, $"{key}:MaxAttempts", attempts);
         }
 
-        if (policy.MaxTargets is int targets && targets < 1)
+        if (policy.MaxTargets is int targets)
         {
-            errors.Add($"{key}:MaxTargets must be at least 1 (was {targets}).");
+            Count(errors, $"{key}:MaxTargets", targets);
         }
 
         if (policy.Window is TimeSpan window)
         {
-            Positive(errors, $"{key}:Window", window);
+            Positive(errors, $"{key}:Window", window, HealingDefaults.MaxWindow);
         }
 
-        if (policy.BackoffMultiplier is double multiplier && (!double.IsFinite(multiplier) || multiplier < 1))
+        if (policy.BackoffMultiplier is double multiplier && (!double.IsFinite(multiplier) || multiplier < 1 || multiplier > HealingDefaults.MaxBackoffMultiplier))
         {
-            errors.Add($"{key}:BackoffMultiplier must be at least 1 (was {Format(multiplier)}).");
+            errors.Add($"{key}:BackoffMultiplier must be between 1 and {Format(HealingDefaults.MaxBackoffMultiplier)} (was {Format(multiplier)}).");
         }
 
         if (policy.MaxBackoff is TimeSpan maxBackoff)
         {
-            Positive(errors, $"{key}:MaxBackoff", maxBackoff);
+            Positive(errors, $"{key}:MaxBackoff", maxBackoff, HealingDefaults.MaxPolicyDuration);
         }
 
         if (policy.Timeout is TimeSpan timeout)
         {
-            Positive(errors, $"{key}:Timeout", timeout);
+            Positive(errors, $"{key}:Timeout", timeout, HealingDefaults.MaxTimeout);
         }
 
         if (policy.VerifyWithin is TimeSpan verify)
         {
-            Positive(errors, $"{key}:VerifyWithin", verify);
+            Positive(errors, $"{key}:VerifyWithin", verify, HealingDefaults.MaxPolicyDuration);
         }
     }
 
@@ -241,19 +238,35 @@ internal sealed class ReconciliationOptionsValidator : IValidateOptions<Reconcil
             : $" Signals the registered probes emit: {string.Join(", ", names)}.";
     }
 
-    private static void Positive(List<string> errors, string key, TimeSpan value)
+    private static void Positive(List<string> errors, string key, TimeSpan value, TimeSpan max)
     {
         if (value <= TimeSpan.Zero)
         {
             errors.Add($"{key} must be a positive duration (was {value}).");
         }
+        else if (value > max)
+        {
+            errors.Add($"{key} must be at most {max} (was {value}).");
+        }
     }
 
-    private static void NotNegative(List<string> errors, string key, TimeSpan value)
+    private static void NotNegative(List<string> errors, string key, TimeSpan value, TimeSpan max)
     {
         if (value < TimeSpan.Zero)
         {
             errors.Add($"{key} must not be negative (was {value}).");
+        }
+        else if (value > max)
+        {
+            errors.Add($"{key} must be at most {max} (was {value}).");
+        }
+    }
+
+    private static void Count(List<string> errors, string key, int value)
+    {
+        if (value < 1 || value > HealingDefaults.MaxCount)
+        {
+            errors.Add($"{key} must be between 1 and {HealingDefaults.MaxCount} (was {value}).");
         }
     }
 

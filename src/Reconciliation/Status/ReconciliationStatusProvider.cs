@@ -4,11 +4,11 @@ namespace Reconciliation.Status;
 /// <summary>Builds a <see cref="ReconciliationStatus"/> for a status page or an admin endpoint.</summary>
 public sealed class ReconciliationStatusProvider
 {
-    private readonly IReconciler _reconciler;
+    private readonly IReconciliationState _reconciler;
     private readonly IHealJournal _journal;
 
     /// <summary>Creates the provider.</summary>
-    public ReconciliationStatusProvider(IReconciler reconciler, IHealJournal journal)
+    internal ReconciliationStatusProvider(IReconciliationState reconciler, IHealJournal journal)
     {
         ArgumentNullException.ThrowIfNull(reconciler);
         ArgumentNullException.ThrowIfNull(journal);
@@ -22,7 +22,7 @@ public sealed class ReconciliationStatusProvider
         ArgumentOutOfRangeException.ThrowIfNegative(history);
         var records = history == 0 ? [] : await _journal.RecentAsync(history, cancellationToken).ConfigureAwait(false);
         var report = _reconciler.LatestReport;
-        var options = (_reconciler as ReconciliationEngine)?.CurrentOptions;
+        var options = _reconciler.CurrentOptions;
         if (report is null)
         {
             return new ReconciliationStatus { History = records, Interval = options?.Interval ?? default, IsHealthy = true };

@@ -26,8 +26,8 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Warning, "Dry run: would {Plan} for rule {Rule} (healer {Healer}, attempt {Attempt})", EventName = "HealDryRun")]
     public static partial void HealDryRun(this ILogger logger, string plan, string rule, string healer, int attempt);
 
-    [LoggerMessage(8, LogLevel.Error, "Violation exhausted: rule {Rule} on {Resource}: every healer's attempts are used up; it stays open until {Signal} clears", EventName = "ViolationExhausted")]
-    public static partial void ViolationExhausted(this ILogger logger, string rule, string resource, string signal);
+    [LoggerMessage(8, LogLevel.Error, "Violation exhausted: rule {Rule} on {Resource}: {Reason}; it stays open until {Signal} clears", EventName = "ViolationExhausted")]
+    public static partial void ViolationExhausted(this ILogger logger, string rule, string resource, string signal, string reason);
 
     [LoggerMessage(9, LogLevel.Error, "Heal budget spent: {Count} heals within {Window}; healing paused until {Until}", EventName = "HealingPaused")]
     public static partial void HealingPaused(this ILogger logger, int count, TimeSpan window, DateTimeOffset until);
@@ -61,4 +61,13 @@ internal static partial class Log
 
     [LoggerMessage(19, LogLevel.Error, "Healing skipped this tick: the heal journal or lease failed; readings and violations are still reported", EventName = "HealPhaseFailed")]
     public static partial void HealPhaseFailed(this ILogger logger, Exception exception);
+
+    [LoggerMessage(20, LogLevel.Information, "Violation of rule {Rule} on {Resource} dropped: {Reason}", EventName = "ViolationDropped")]
+    public static partial void ViolationDropped(this ILogger logger, string rule, string resource, string reason);
+
+    [LoggerMessage(21, LogLevel.Error, "The heal journal or lease failed to {Operation}: {Reason}", EventName = "JournalFailed")]
+    public static partial void JournalFailed(this ILogger logger, string operation, string reason);
+
+    [LoggerMessage(22, LogLevel.Warning, "Healing stopped for this tick at its deadline: the heal journal or lease answered too slowly", EventName = "HealDeadlineReached")]
+    public static partial void HealDeadlineReached(this ILogger logger);
 }

@@ -32,7 +32,8 @@ public sealed class JournalFailureTests
         Assert.Empty(report.Heals);
         Assert.Same(report, harness.Reconciler.LatestReport);
         Assert.Equal(0, healer.Calls);
-        Assert.Contains(harness.Logs.GetSnapshot(), r => r.Id.Name == "HealPhaseFailed");
+        Assert.Contains(harness.Logs.GetSnapshot(), r => r.Id.Name == "JournalFailed");
+        Assert.StartsWith("the heal journal failed (InvalidOperationException: journal database is down)", Assert.Single(report.Violations).HeldBack, StringComparison.Ordinal);
     }
 
     private sealed class BrokenJournal : IHealJournal

@@ -58,6 +58,7 @@ public sealed class ProbeAndHealerFailureTests
 
         var tick = harness.TickAsync();
         await hung.Entered.Task.WaitAsync(TestContext.Current.CancellationToken);
+        Assert.True(await good.Finished.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken)); // probes run on the pool
         Assert.False(tick.IsCompleted);            // waiting for the hung probe, on the fake clock
         harness.Time.Advance(ProbeTimeout);
         var first = await tick.WaitAsync(TestContext.Current.CancellationToken);
@@ -66,14 +67,14 @@ public sealed class ProbeAndHealerFailureTests
         Assert.Equal(0, first.ValueOf(SignalNames.ProbeFailed, "good"));
         Assert.Equal(0.3, first.ValueOf(Signal, "good"));
         Assert.Null(first.ValueOf(Signal, "hung"));
-        Assert.Equal("timed out after 00:00:05", Assert.Single(first.ProbeFailures).Reason);
+        Assert.Equal("timed out after 00:00:05", Assert.Single(first.ProbeFailures, f => f.Resource == "hung").Reason);
 
         // Still running: not started a second time, and still failed.
         var second = await harness.NextTickAsync();
         Assert.Equal(1, hung.Calls);
         Assert.Equal(1, second.ValueOf(SignalNames.ProbeFailed, "hung"));
-        Assert.Contains("not started again", Assert.Single(second.ProbeFailures).Reason, StringComparison.Ordinal);
-        Assert.Equal(2, failures.GetMeasurementSnapshot().Count);
+        Assert.Contains("not started again", Assert.Single(second.ProbeFailures, f => f.Resource == "hung").Reason, StringComparison.Ordinal);
+        Assert.Equal(2, failures.GetMeasurementSnapshot().Count(m => (string?)m.Tags["resource"] == "hung"));
 
         // The hung call wakes up and writes 0.99 through the writer it was given: the table must not see it.
         hung.Gate = null;
@@ -102,9 +103,9 @@ public sealed class ProbeAndHealerFailureTests
         harness.Time.Advance(ProbeTimeout);
         var report = await tick.WaitAsync(TestContext.Current.CancellationToken);
 
-        Assert.Equal("timed out after 00:00:05", Assert.Single(report.ProbeFailures).Reason);
+        Assert.Equal("timed out after 00:00:05", Assert.Single(report.ProbeFailures, f => f.Resource == "slow").Reason);
         slow.Gate = null;
-        Assert.Empty((await harness.NextTickAsync()).ProbeFailures); // it finished (cancelled), so it runs again
+        Assert.DoesNotContain((await harness.NextTickAsync()).ProbeFailures, f => f.Resource == "slow"); // it finished (cancelled), so it runs again
         Assert.Equal(2, slow.Calls);
     }
 
@@ -138,24 +139,32 @@ public sealed class ProbeAndHealerFailureTests
         probe.Set(0.9);
         await harness.TickAsync();
 
+        // t=10: the heal starts; the tick waits for it half an interval, then reports without it (it runs on).
         harness.Time.Advance(EngineHarness.Interval);
         var tick = harness.TickAsync();
         await healer.Entered.Task.WaitAsync(TestContext.Current.CancellationToken);
-        Assert.False(tick.IsCompleted);
-        harness.Time.Advance(TimeSpan.FromSeconds(20));
-        var report = await tick.WaitAsync(TestContext.Current.CancellationToken);
+        harness.Time.Advance(EngineHarness.Interval / 2);
+        var started = await tick.WaitAsync(TestContext.Current.CancellationToken);
+        Assert.Empty(started.Heals);
+        Assert.Equal("a heal of db is still running", Assert.Single(started.Violations).HeldBack);
 
+        // t=30: its 20 s timeout has passed: a failed attempt, reported by the next tick.
+        harness.Time.Advance(TimeSpan.FromSeconds(15));
+        await harness.Engine.WhenHealOutcomesKnownAsync().WaitAsync(TestContext.Current.CancellationToken);
+        var report = await harness.TickAsync();
         var heal = Assert.Single(report.Heals);
         Assert.Equal((HealOutcomeKind.Failed, "timed out after 00:00:20"), (heal.Outcome.Kind, heal.Outcome.Reason));
+        Assert.Equal(1, Assert.Single(report.Violations).Attempts);
 
         // Its cooldown is over but the hung call still runs: no second heal of the same resource.
         var next = await harness.NextTickAsync();
         Assert.Empty(next.Heals);
-        Assert.Equal("another heal of db is running", Assert.Single(next.Violations).HeldBack);
+        Assert.Equal("a heal of db is still running", Assert.Single(next.Violations).HeldBack);
         Assert.Equal(1, healer.Calls);
 
         healer.Gate = null;
         gate.SetResult(); // the hung call returns now: the resource is free
+        await harness.Engine.WhenResourceFreeAsync("db").WaitAsync(TestContext.Current.CancellationToken);
         Assert.Single((await harness.NextTickAsync()).Heals);
         Assert.Equal(2, healer.Calls);
     }

@@ -29,6 +29,8 @@ public sealed class ReconciliationLoopTests
         await NextProbeCallAsync(probe);
         time.Advance(TimeSpan.FromSeconds(10));
         await NextProbeCallAsync(probe);
+        // Probes run on the pool: the probe has returned, but its tick may still be finishing its report.
+        await Eventually.UntilAsync(() => Task.FromResult(reconciler.LatestReport?.Tick == 3), "the third tick reported");
         await host.StopAsync(TestContext.Current.CancellationToken);
 
         Assert.Equal(3, probe.Calls);
@@ -75,10 +77,12 @@ public sealed class ReconciliationLoopTests
         await journal.Thrown.Task.WaitAsync(Wait, TestContext.Current.CancellationToken);
         time.Advance(TimeSpan.FromSeconds(10));
         await NextProbeCallAsync(probe);                  // tick 3: the loop is still alive
+        var reconciler = host.Services.GetRequiredService<IReconciler>();
+        await Eventually.UntilAsync(() => Task.FromResult(reconciler.LatestReport?.Tick == 3), "the third tick reported");
         await host.StopAsync(TestContext.Current.CancellationToken);
 
         Assert.True(loop.ExecuteTask!.IsCompletedSuccessfully);
-        Assert.Contains(logs.GetSnapshot(), r => r.Id.Name == "HealPhaseFailed" && r.Exception is InvalidOperationException);
+        Assert.Contains(logs.GetSnapshot(), r => r.Id.Name == "JournalFailed" && r.Message.Contains("InvalidOperationException", StringComparison.Ordinal));
         Assert.Equal(3, host.Services.GetRequiredService<IReconciler>().LatestReport!.Tick); // every tick still published its report
         Assert.Equal(3, probe.Calls);
     }
@@ -92,12 +96,18 @@ public sealed class ReconciliationLoopTests
 
         await host.StartAsync(TestContext.Current.CancellationToken);
         var loop = host.Services.GetServices<IHostedService>().OfType<BackgroundService>().Single();
-        await loop.ExecuteTask!.WaitAsync(Wait, TestContext.Current.CancellationToken); // returned at once
+        for (var i = 0; i < 3; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(10));
+        }
+
+        Assert.Null(host.Services.GetRequiredService<IReconciler>().LatestReport);
         Assert.Equal(0, probe.Calls);
 
         await host.Services.GetRequiredService<IReconciler>().ReconcileOnceAsync(TestContext.Current.CancellationToken);
         Assert.Equal(1, probe.Calls);
         await host.StopAsync(TestContext.Current.CancellationToken);
+        Assert.False(loop.ExecuteTask!.IsFaulted); // (cancelled when the host stops before the loop's first await)
     }
 
     private static async Task NextProbeCallAsync(TestProbe probe) =>

@@ -90,9 +90,27 @@ public sealed class ReconciliationHealthCheckTests
     }
 
     [Fact]
-    public async Task No_report_yet_is_Healthy_while_starting_and_Unhealthy_once_the_first_tick_is_overdue()
+    public async Task Before_the_first_tick_readiness_is_not_Healthy_and_liveness_is_only_when_asked()
     {
-        var (_, harness) = Build();
+        var (_, harness) = Build(checks => checks
+            .AddReconciliation("ready")
+            .AddReconciliation("live", configure: o => o.HealthyBeforeFirstTick = true));
+        await using var __ = harness;
+        _ = harness.Reconciler;
+
+        var report = await harness.CheckHealthAsync();
+        Assert.Equal(HealthStatus.Unhealthy, report.Entries["ready"].Status);
+        Assert.Contains("Not measured yet", report.Entries["ready"].Description, StringComparison.Ordinal);
+        Assert.Equal(HealthStatus.Healthy, report.Entries["live"].Status);
+
+        await harness.TickAsync();
+        Assert.Equal(HealthStatus.Healthy, (await harness.CheckHealthAsync()).Entries["ready"].Status);
+    }
+
+    [Fact]
+    public async Task No_report_yet_is_Healthy_while_starting_when_asked_and_Unhealthy_once_the_first_tick_is_overdue()
+    {
+        var (_, harness) = Build(checks => checks.AddReconciliation(configure: o => o.HealthyBeforeFirstTick = true));
         await using var __ = harness;
         _ = harness.Reconciler; // the engine starts (as the hosted loop would start it)
 
@@ -128,6 +146,9 @@ public sealed class ReconciliationHealthCheckTests
 
         Assert.Equal(HealthStatus.Degraded, entry.Status);
         Assert.True(entry.Data.ContainsKey("probe-down/db"));
+        // The output does carry the probe's failure reason (so this can fail): scrubbed, with the rest of the message kept.
+        var reason = Assert.IsType<string>(entry.Data["probe.failed/db/TestProbe"]);
+        Assert.Contains("refused", reason, StringComparison.Ordinal);
         var everything = JsonSerializer.Serialize(new { entry.Description, entry.Data, Exception = entry.Exception?.ToString() });
         Assert.DoesNotContain("hunter2", everything, StringComparison.Ordinal);
     }

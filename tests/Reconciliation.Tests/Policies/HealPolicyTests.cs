@@ -292,7 +292,7 @@ public sealed class HealPolicyTests
         var report = await harness.NextTickAsync();
 
         Assert.Single(report.Heals);
-        Assert.Contains(report.Violations, v => v.HeldBack == "another heal of db is running");
+        Assert.Contains(report.Violations, v => v.HeldBack == "a heal of db is still running");
     }
 
     [Fact]

@@ -7,11 +7,11 @@ namespace Reconciliation;
 public sealed class HealBudgetOptions
 {
     /// <summary>Heals allowed per window. Default 20.</summary>
-    public int MaxHeals { get; set; } = HealPolicyDefaults.BudgetMaxHeals;
+    public int MaxHeals { get; set; } = HealingDefaults.BudgetMaxHeals;
 
     /// <summary>The sliding window. Default 10 minutes.</summary>
-    public TimeSpan Window { get; set; } = HealPolicyDefaults.BudgetWindow;
+    public TimeSpan Window { get; set; } = HealingDefaults.BudgetWindow;
 
     /// <summary>How long healing pauses once the budget is spent. Default 10 minutes.</summary>
-    public TimeSpan Pause { get; set; } = HealPolicyDefaults.BudgetPause;
+    public TimeSpan Pause { get; set; } = HealingDefaults.BudgetPause;
 }

@@ -3,7 +3,7 @@ namespace Reconciliation;
 /// <summary>
 /// The heal policy of one healer (<c>Reconciliation:Healers:&lt;name&gt;</c>), overridable per rule
 /// (<c>Reconciliation:Rules:&lt;rule&gt;:Healers:&lt;name&gt;</c>). Unset values fall back to the healer's
-/// policy, then to the defaults in <see cref="HealPolicyDefaults"/>.
+/// policy, then to the defaults documented on each property.
 /// </summary>
 public sealed class HealPolicyOptions
 {

@@ -1,11 +1,15 @@
 
 namespace Reconciliation;
 
-/// <summary>The default journal: a bounded in-memory list (the newest <see cref="Capacity"/> records).</summary>
+/// <summary>
+/// The default journal, in this process's memory (so every count is per replica, and forgotten on restart). It keeps
+/// every record of the last <see cref="Retention"/> (the longest attempt or budget window the options allow), so a
+/// window is never undercounted; older records are dropped.
+/// </summary>
 public sealed class InMemoryHealJournal : IHealJournal
 {
-    /// <summary>How many records are kept.</summary>
-    public const int Capacity = 1024;
+    /// <summary>How long records are kept, counted back from the newest one: 7 days.</summary>
+    public static readonly TimeSpan Retention = HealingDefaults.MaxWindow;
 
     private readonly LinkedList<HealRecord> _records = new();
     private readonly Lock _gate = new();
@@ -17,7 +21,8 @@ public sealed class InMemoryHealJournal : IHealJournal
         lock (_gate)
         {
             _records.AddFirst(record);
-            if (_records.Count > Capacity)
+            var horizon = record.StartedAt - Retention;
+            while (_records.Last is { } oldest && oldest.Value.StartedAt < horizon)
             {
                 _records.RemoveLast();
             }

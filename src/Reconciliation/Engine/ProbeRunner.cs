@@ -1,0 +1,126 @@
+namespace Reconciliation;
+
+/// <summary>
+/// Runs every probe of a tick concurrently, each isolated on the thread pool under its timeout (a probe that blocks
+/// synchronously before its first await costs only its own reading), and commits a probe's readings only when it
+/// finished in time. A probe that hung past its timeout is not started again while it still runs.
+/// </summary>
+internal sealed class ProbeRunner
+{
+    private readonly SignalTable _table;
+    private readonly TimeProvider _time;
+    private readonly ReconciliationDiagnostics _diagnostics;
+    private readonly Task<string?>[] _runs;
+
+    public ProbeRunner(SignalTable table, TimeProvider time, ReconciliationDiagnostics diagnostics)
+    {
+        _table = table;
+        _time = time;
+        _diagnostics = diagnostics;
+        _runs = new Task<string?>[table.Probes.Length];
+    }
+
+    public async Task<IReadOnlyList<ProbeFailure>> RunAsync(TimeSpan timeout, TickScope scope, CancellationToken cancellationToken)
+    {
+        var probes = _table.Probes;
+        var values = _table.Values;
+        for (var i = _table.FirstFailedSlot; i < values.Length; i++)
+        {
+            values[i] = 0;
+        }
+
+        var runs = _runs;
+        for (var i = 0; i < probes.Length; i++)
+        {
+            runs[i] = RunProbeAsync(probes[i], timeout, scope, cancellationToken);
+        }
+
+        await Task.WhenAll(runs).ConfigureAwait(false);
+
+        List<ProbeFailure>? failures = null;
+        for (var i = 0; i < probes.Length; i++)
+        {
+            var slot = probes[i];
+            var reason = runs[i].Result;
+            runs[i] = null!;
+            if (reason is null)
+            {
+                if (slot.WasFailing)
+                {
+                    slot.WasFailing = false;
+                    _diagnostics.ProbeRecovered(slot);
+                }
+
+                continue;
+            }
+
+            values[slot.FailedSlot] = 1;
+            (failures ??= []).Add(new ProbeFailure(slot.Probe.Resource, slot.TypeName, reason));
+            if (!slot.WasFailing)
+            {
+                // One line per state change, not one per failing tick.
+                slot.WasFailing = true;
+                _diagnostics.ProbeFailed(slot, reason);
+            }
+        }
+
+        return failures ?? (IReadOnlyList<ProbeFailure>)[];
+    }
+
+    /// <summary>Runs one probe under its timeout. Returns null on success, or the scrubbed reason it failed.</summary>
+    private async Task<string?> RunProbeAsync(ProbeSlot slot, TimeSpan timeout, TickScope scope, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        if (slot.Running is { IsCompleted: false })
+        {
+            // A probe that hung past its timeout is not started twice: it may hold the only connection it has.
+            slot.ClearValues();
+            _diagnostics.Metrics.RecordProbe(slot.Probe.Resource, slot.TypeName, TimeSpan.Zero, failed: true);
+            return "still running since an earlier tick (hung); not started again";
+        }
+
+        var writer = slot.Writer;
+        writer.Reset();
+        writer.Scope = scope;
+
+        // The timeout timer exists before the probe is called, and the wait below ends when it fires even if the
+        // probe ignores its token or blocks its thread. (A timer created after the call could miss a clock that moved.)
+        using var timeoutSource = new CancellationTokenSource(timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
+        var token = linked.Token;
+        var run = Task.Run(() => slot.Probe.ProbeAsync(writer, token).AsTask(), CancellationToken.None);
+        slot.Running = run;
+        string? failure = null;
+        try
+        {
+            await run.WaitAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            failure = timeoutSource.IsCancellationRequested ? $"timed out after {timeout}" : "cancelled";
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            failure = SecretScrubber.Describe(e);
+        }
+
+        if (failure is null)
+        {
+            slot.Commit();
+        }
+        else
+        {
+            // Whatever the probe wrote before failing is not a reading. If it is still running, its writer is closed
+            // and never read again, so a late write cannot land in this tick or a later one.
+            slot.ClearValues();
+            if (!run.IsCompleted)
+            {
+                slot.AbandonWriter();
+                OutboundCall.Observe(run);
+            }
+        }
+
+        _diagnostics.Metrics.RecordProbe(slot.Probe.Resource, slot.TypeName, _time.GetElapsedTime(started), failure is not null);
+        return failure;
+    }
+}

@@ -1,0 +1,377 @@
+namespace Reconciliation;
+
+/// <summary>
+/// The heal phase of a tick, around the pure <see cref="HealPlanner"/>: it reads the attempt counts the planner needs
+/// (under the tick's deadline), applies its decisions and the heals' outcomes and verdicts to the violations, judges
+/// the budget, and hands due heals to the <see cref="HealExecutor"/>. It is the only writer of a violation's heal state.
+/// </summary>
+internal sealed class HealingController
+{
+    private readonly HealExecutor _executor;
+    private readonly IHealJournal _journal;
+    private readonly HealerRegistry _healers;
+    private readonly ReconciliationDiagnostics _diagnostics;
+    private readonly TimeProvider _time;
+    private readonly HealBudgetController _budget = new();
+
+    public HealingController(HealExecutor executor, IHealJournal journal, HealerRegistry healers, ReconciliationDiagnostics diagnostics, TimeProvider time)
+    {
+        _executor = executor;
+        _journal = journal;
+        _healers = healers;
+        _diagnostics = diagnostics;
+        _time = time;
+    }
+
+    public DateTimeOffset? PausedUntil => _budget.PausedUntil;
+
+    /// <summary>Applies the outcome of every heal that finished since the last call, and lists them for the report.</summary>
+    public async Task CollectAsync(List<HealResult> results)
+    {
+        while (_executor.TryTakeCompleted(out var execution))
+        {
+            results.Add(execution.ToResult());
+            await ApplyAsync(execution).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Says so on each violation whose heal, started this tick, is still running when the tick reports.</summary>
+    public static void MarkStillRunning(List<HealExecution> started)
+    {
+        foreach (var execution in started)
+        {
+            if (ReferenceEquals(execution.Violation.Running, execution))
+            {
+                execution.Violation.HoldBack(HealReason.HealRunning);
+            }
+        }
+    }
+
+    /// <summary>The violation closed: the heal awaiting its verdict succeeded.</summary>
+    public async Task OnClosedAsync(ActiveViolation violation, DateTimeOffset now)
+    {
+        if (violation.AwaitingVerdict is { } execution)
+        {
+            violation.AwaitingVerdict = null;
+            await JudgeHealedAsync(execution, "violation closed", now).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A reload removed or disabled the violation's rule: a pending verdict is recorded as not judged.</summary>
+    public async Task OnDroppedAsync(ActiveViolation violation, string reason)
+    {
+        violation.DroppedBecause = reason;
+        if (violation.AwaitingVerdict is { } execution)
+        {
+            violation.AwaitingVerdict = null;
+            await _executor.WriteAsync(execution.Record! with { Outcome = HealOutcomeKind.Skipped, Reason = "not judged: " + reason, IsVerdict = true }).ConfigureAwait(false);
+            _executor.Release(execution);
+        }
+    }
+
+    /// <summary>
+    /// A reload changed the rule's healer list: continue with the same healer where it is still listed, otherwise start
+    /// the new list from its first healer (an exhausted violation gets to try the new healers).
+    /// </summary>
+    public static void OnHealListChanged(ActiveViolation violation, string? previousHealer)
+    {
+        var heal = violation.Instance.Rule.Heal;
+        var index = previousHealer is null ? -1 : Array.IndexOf(heal, previousHealer);
+        if (index < 0)
+        {
+            violation.HealerIndex = 0;
+            violation.HealerAttempts = 0;
+            violation.ConsecutiveFailures = 0;
+            violation.ConsecutiveSkips = 0;
+        }
+        else
+        {
+            violation.HealerIndex = index;
+        }
+
+        if (violation.State == ViolationState.Exhausted)
+        {
+            violation.State = ViolationState.Open;
+            violation.ClearHoldBack();
+        }
+    }
+
+    /// <summary>
+    /// Plans every open violation and starts the heals that are due. Journal reads run under one deadline for the whole
+    /// phase (<see cref="ReconciliationOptions.CallTimeout"/>): a slow journal holds healing back, never the tick.
+    /// </summary>
+    public async Task<List<HealExecution>?> PlanAsync(HealingTickSettings settings, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        List<HealExecution>? started = null;
+        using var deadline = new CancellationTokenSource(settings.CallTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        var deadlineLogged = false;
+        foreach (var instance in settings.Instances)
+        {
+            if (instance.Violation is not { } violation)
+            {
+                continue;
+            }
+
+            var gate = Gate(violation, settings, now);
+            if (gate.Kind == HealDecisionKind.FailVerification)
+            {
+                await FailVerificationAsync(violation, now).ConfigureAwait(false);
+                gate = Gate(violation, settings, now);
+            }
+
+            if (gate.Kind == HealDecisionKind.HoldBack)
+            {
+                violation.HoldBack(gate.Reason, gate.Reason switch
+                {
+                    HealReason.WarmingUp => settings.WarmUpUntil,
+                    HealReason.Backoff => violation.NextAttemptAt,
+                    _ => null,
+                });
+                continue;
+            }
+
+            if (linked.IsCancellationRequested)
+            {
+                violation.HoldBack(HealReason.DeadlineReached);
+                continue;
+            }
+
+            try
+            {
+                if (await ChooseAndStartAsync(settings, violation, now, linked.Token).ConfigureAwait(false) is { } execution)
+                {
+                    (started ??= []).Add(execution);
+                }
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is OperationCanceledException or TimeoutException)
+            {
+                violation.HoldBack(HealReason.DeadlineReached);
+                if (!deadlineLogged)
+                {
+                    deadlineLogged = true;
+                    _diagnostics.Logger.HealDeadlineReached();
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A journal that fails holds this violation back; each other violation and each started heal stands on its own.
+                violation.HoldBack($"the heal journal failed ({SecretScrubber.Describe(e)}); not healed this tick");
+                _diagnostics.JournalFailed("count attempts", e);
+            }
+        }
+
+        return started;
+    }
+
+    private HealDecision Gate(ActiveViolation violation, HealingTickSettings settings, DateTimeOffset now) =>
+        HealPlanner.Gate(new HealGateInput(
+            violation.State, violation.Instance.Rule.Heal.Length, settings.WarmingUp,
+            violation.Running is not null || _executor.IsBusy(violation.Instance.Resource),
+            now, violation.NextAttemptAt, violation.VerifyDeadline, settings.VerifyGrace));
+
+    private async Task<HealExecution?> ChooseAndStartAsync(HealingTickSettings settings, ActiveViolation violation, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var instance = violation.Instance;
+        var rule = instance.Rule;
+        while (true)
+        {
+            IHealer? healer = null;
+            HealPolicy? policy = null;
+            var availability = HealerAvailability.NotRegistered;
+            var inWindow = 0;
+            var cooling = false;
+            if (violation.HealerIndex < rule.Heal.Length)
+            {
+                var name = rule.Heal[violation.HealerIndex];
+                policy = rule.Policies[violation.HealerIndex];
+                healer = _healers.Find(name, instance.Resource);
+                availability = healer is null ? HealerAvailability.NotRegistered
+                    : healer.IsDestructive && !policy.DryRun && !settings.AllowDestructive.Contains(name) ? HealerAvailability.NotOptedIn
+                    : HealerAvailability.Available;
+                if (availability == HealerAvailability.Available)
+                {
+                    // Only real attempts count: a dry-run plan is not an attempt, so switching dry-run off never finds a
+                    // violation already escalated or exhausted by plans that were only logged.
+                    inWindow = await CountAsync(name, instance.Resource, now - policy.Window, settings, cancellationToken).ConfigureAwait(false);
+                    // "Since" is inclusive: an attempt exactly one cooldown ago has served it.
+                    cooling = policy.Cooldown > TimeSpan.Zero && violation.HealerAttempts == 0 && inWindow > 0
+                        && await CountAsync(name, instance.Resource, now - policy.Cooldown + TimeSpan.FromTicks(1), settings, cancellationToken).ConfigureAwait(false) > 0;
+                }
+            }
+
+            var decision = HealPlanner.Choose(new HealChoiceInput(violation.HealerIndex, rule.Heal.Length, availability, inWindow,
+                policy?.MaxAttempts ?? 0, cooling, violation.HealerAttempts, violation.ConsecutiveSkips, violation.Attempts));
+            switch (decision.Kind)
+            {
+                case HealDecisionKind.Exhaust:
+                    if (violation.State != ViolationState.Exhausted)
+                    {
+                        violation.State = ViolationState.Exhausted;
+                        violation.HoldBack(decision.Reason);
+                        _diagnostics.ViolationExhausted(violation, violation.HeldBack!, now);
+                    }
+
+                    return null;
+                case HealDecisionKind.Escalate:
+                    if (decision.Reason != HealReason.AttemptsUsedUp)
+                    {
+                        // Never ran (or keeps declining): say so once, then move on to the next healer.
+                        var name = rule.Heal[violation.HealerIndex];
+                        _diagnostics.HealerPassedOver(violation, name, HealReasons.Describe(decision.Reason, name, instance.Resource, null), now);
+                    }
+
+                    Escalate(violation);
+                    continue;
+                case HealDecisionKind.HoldBack:
+                    violation.HoldBack(decision.Reason);
+                    return null;
+            }
+
+            if (!policy!.DryRun && await BudgetSpentAsync(settings, now, cancellationToken).ConfigureAwait(false))
+            {
+                violation.HoldBack(HealReason.BudgetSpent, _budget.PausedUntil);
+                return null;
+            }
+
+            violation.ClearHoldBack();
+            var context = new HealContext(rule.Name, rule.Signal, instance.Resource, violation.Observed, rule.Limit, rule.Severity,
+                violation.OpenedAt, violation.HealerAttempts + 1, policy.DryRun)
+            {
+                MaxTargets = policy.MaxTargets,
+            };
+            var execution = _executor.Start(violation, healer!, policy, context, now);
+            violation.Running = execution;
+            return execution;
+        }
+    }
+
+    private async Task<bool> BudgetSpentAsync(HealingTickSettings settings, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (_budget.IsPaused(now, out var resumed))
+        {
+            return true;
+        }
+
+        if (resumed)
+        {
+            _diagnostics.HealingResumed();
+        }
+
+        if (settings.Budget is not { } budget)
+        {
+            return false;
+        }
+
+        // Counted only when a real heal is due, with every heal started and not yet journaled (this tick's included), so
+        // neither a burst within one tick nor heals still running can overrun it. Dry-runs act on nothing and are not counted.
+        var since = _budget.CountFrom(now, budget);
+        var recorded = await OutboundCall.RunAsync(token => _journal.CountAllAttemptsAsync(since, token), settings.CallTimeout, _time, cancellationToken).ConfigureAwait(false);
+        var count = recorded + _executor.UnrecordedAttempts;
+        if (!_budget.WouldExceed(now, count, budget))
+        {
+            return false;
+        }
+
+        _diagnostics.HealingPaused(count, budget.Window, _budget.PausedUntil!.Value, now);
+        return true;
+    }
+
+    private Task<int> CountAsync(string healer, string resource, DateTimeOffset since, HealingTickSettings settings, CancellationToken cancellationToken) =>
+        OutboundCall.RunAsync(token => _journal.CountAttemptsAsync(healer, resource, since, token), settings.CallTimeout, _time, cancellationToken);
+
+    private async Task ApplyAsync(HealExecution execution)
+    {
+        var violation = execution.Violation;
+        if (ReferenceEquals(violation.Running, execution))
+        {
+            violation.Running = null;
+        }
+
+        var outcome = execution.Outcome;
+        if (!ReferenceEquals(violation.Instance.Violation, violation))
+        {
+            // The violation closed (or its rule was removed) while the heal ran.
+            if (outcome.Kind == HealOutcomeKind.Healed)
+            {
+                if (violation.DroppedBecause is { } dropped)
+                {
+                    await _executor.WriteAsync(execution.Record! with { Outcome = HealOutcomeKind.Skipped, Reason = "not judged: " + dropped, IsVerdict = true }).ConfigureAwait(false);
+                }
+                else
+                {
+                    await JudgeHealedAsync(execution, "violation closed", execution.CompletedAt).ConfigureAwait(false);
+                    return;
+                }
+            }
+
+            _executor.Release(execution);
+            return;
+        }
+
+        var policy = execution.Policy;
+        switch (outcome.Kind)
+        {
+            case HealOutcomeKind.Healed:
+                violation.Attempts++;
+                violation.HealerAttempts++;
+                violation.ConsecutiveSkips = 0;
+                violation.State = ViolationState.Healing;
+                // From when the healer returned, so a slow heal still gets the whole period to show its effect.
+                violation.VerifyDeadline = execution.CompletedAt + policy.VerifyWithin;
+                violation.AwaitingVerdict = execution;
+                return; // keeps its lease until the verdict
+            case HealOutcomeKind.Failed:
+                violation.Attempts++;
+                violation.HealerAttempts++;
+                violation.ConsecutiveFailures++;
+                violation.ConsecutiveSkips = 0;
+                violation.NextAttemptAt = execution.StartedAt + policy.Backoff(violation.ConsecutiveFailures);
+                break;
+            case HealOutcomeKind.Skipped when !execution.NotStarted:
+                violation.ConsecutiveSkips++;
+                violation.NextAttemptAt = execution.StartedAt + policy.Cooldown;
+                break;
+            default:
+                // A plan, or a heal the engine could not start (lease held elsewhere): try again after the cooldown.
+                violation.NextAttemptAt = execution.StartedAt + policy.Cooldown;
+                break;
+        }
+
+        _executor.Release(execution);
+    }
+
+    private async Task FailVerificationAsync(ActiveViolation violation, DateTimeOffset now)
+    {
+        var execution = violation.AwaitingVerdict!;
+        violation.AwaitingVerdict = null;
+        violation.State = ViolationState.Open;
+        violation.ConsecutiveFailures++;
+        violation.NextAttemptAt = execution.StartedAt + execution.Policy.Backoff(violation.ConsecutiveFailures);
+        var reason = $"the violation did not close within {execution.Policy.VerifyWithin} of the heal";
+        await _executor.WriteAsync(execution.Record! with { Outcome = HealOutcomeKind.Failed, Reason = reason, IsVerdict = true }).ConfigureAwait(false);
+        _diagnostics.HealVerificationFailed(execution, reason, now);
+        _executor.Release(execution);
+    }
+
+    private async Task JudgeHealedAsync(HealExecution execution, string reason, DateTimeOffset now)
+    {
+        // The loop is closed: the heal counts as a success only now, when its violation closed in time.
+        await _executor.WriteAsync(execution.Record! with { Outcome = HealOutcomeKind.Healed, Reason = reason, IsVerdict = true }).ConfigureAwait(false);
+        _diagnostics.HealVerified(execution, now);
+        _executor.Release(execution);
+    }
+
+    private static void Escalate(ActiveViolation violation)
+    {
+        violation.HealerIndex++;
+        violation.HealerAttempts = 0;
+        violation.ConsecutiveFailures = 0;
+        violation.ConsecutiveSkips = 0;
+    }
+}
+
+/// <summary>What the heal phase of one tick needs from the settings in force.</summary>
+internal readonly record struct HealingTickSettings(
+    RuleInstance[] Instances, HashSet<string> AllowDestructive, HealBudgetOptions? Budget, TimeSpan CallTimeout,
+    bool WarmingUp, DateTimeOffset WarmUpUntil, TimeSpan VerifyGrace);
