@@ -35,7 +35,14 @@ internal sealed class ProbeRunner
             runs[i] = RunProbeAsync(probes[i], timeout, scope, cancellationToken);
         }
 
-        await Task.WhenAll(runs).ConfigureAwait(false);
+        if (runs.Length == 1)
+        {
+            await runs[0].ConfigureAwait(false); // no WhenAll promise for the common one-probe host
+        }
+        else
+        {
+            await Task.WhenAll(runs).ConfigureAwait(false);
+        }
 
         List<ProbeFailure>? failures = null;
         for (var i = 0; i < probes.Length; i++)
@@ -86,8 +93,9 @@ internal sealed class ProbeRunner
         // The timeout timer exists before the probe is called, and the wait below ends when it fires even if the
         // probe ignores its token or blocks its thread. (A timer created after the call could miss a clock that moved.)
         using var timeoutSource = new CancellationTokenSource(timeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
-        var token = linked.Token;
+        // A caller token that can never cancel (the loop's own, until shutdown, can) needs no linked source.
+        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token) : null;
+        var token = linked?.Token ?? timeoutSource.Token;
         var run = Task.Run(() => slot.Probe.ProbeAsync(writer, token).AsTask(), CancellationToken.None);
         slot.Running = run;
         string? failure = null;

@@ -19,13 +19,16 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
     private readonly HealingController _healing;
     private readonly ReconciliationDiagnostics _diagnostics;
     private readonly TimeProvider _time;
-    private readonly IServiceScopeFactory _scopes;
+    private readonly TickScope _tickScope;
+    private readonly Action _armHealWait;
     private readonly ReconciliationReloader _reloader;
     private readonly SemaphoreSlim _tickGate = new(1, 1);
     private readonly List<HealResult> _heals = [];
     private EngineSettings _settings;
     private ReconciliationReport? _latest;
     private long _tick;
+    private SignalSnapshot? _lastSnapshot;
+    private CancellationTokenSource? _healWait;
     private long _lastCompletedTicks = -1;
     private long _runningSinceTicks = -1;
     private int _disposed;
@@ -47,7 +50,8 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         _table = new SignalTable(probeArray);
         _time = timeProvider;
         _diagnostics = diagnostics;
-        _scopes = scopes;
+        _tickScope = new TickScope(scopes);
+        _armHealWait = ArmHealWait;
         StartedAt = timeProvider.GetUtcNow();
         _settings = EngineSettings.Compile(options.Value, _table, previous: null); // options.Value throws OptionsValidationException when invalid
         _probes = new ProbeRunner(_table, timeProvider, diagnostics);
@@ -104,6 +108,9 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
     /// <summary>Completes when every heal started so far has its outcome (for tests of heals that outlive their tick).</summary>
     internal Task WhenHealOutcomesKnownAsync() => _executor.WhenOutcomesKnownAsync();
 
+    /// <summary>Completes when the heal of the resource (if one runs) has its outcome (for tests).</summary>
+    internal Task WhenHealOutcomeKnownAsync(string resource) => _executor.WhenOutcomeKnownAsync(resource);
+
     /// <summary>Completes when no heal of the resource runs or holds it (for tests).</summary>
     internal Task WhenResourceFreeAsync(string resource) => _executor.WhenFreeAsync(resource);
 
@@ -144,11 +151,14 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
 
         var closed = await ApplyReloadAsync(now).ConfigureAwait(false);
         var settings = _settings;
-        var scope = new TickScope(_scopes);
         IReadOnlyList<ProbeFailure> failures;
-        await using (scope.ConfigureAwait(false))
+        try
         {
-            failures = await _probes.RunAsync(settings.Options.ProbeTimeout, scope, cancellationToken).ConfigureAwait(false);
+            failures = await _probes.RunAsync(settings.Options.ProbeTimeout, _tickScope, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await _tickScope.EndAsync().ConfigureAwait(false);
         }
 
         // The hot path: readings are in place; compare them with the compiled rules.
@@ -162,11 +172,11 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
 
         var warmUpUntil = StartedAt + settings.Options.WarmUp;
         var due = await _healing.PlanAsync(new HealingTickSettings(evaluator.Instances, settings.AllowDestructive, settings.Options.HealBudget,
-            settings.Options.CallTimeout, now < warmUpUntil || tick <= 1, warmUpUntil, settings.Options.Interval / HealingDefaults.VerifyJitterDivisor),
+            settings.Options.CallTimeout, now < warmUpUntil || tick <= 1, warmUpUntil, settings.Options.Interval / HealingDefaults.VerifyJitterDivisor, _armHealWait),
             now, cancellationToken).ConfigureAwait(false);
         if (due is not null)
         {
-            await WaitBrieflyAsync(due, settings.Options.Interval / HealingDefaults.InTickHealWaitDivisor, cancellationToken).ConfigureAwait(false);
+            await WaitBrieflyAsync(due, cancellationToken).ConfigureAwait(false);
             await _healing.CollectAsync(_heals).ConfigureAwait(false);
             HealingController.MarkStillRunning(due);
         }
@@ -181,21 +191,26 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
     }
 
     /// <summary>
-    /// Waits for the heals this tick started, at most <paramref name="limit"/>: fast heals are in this tick's report,
-    /// and a slow one goes on in the background while the loop keeps probing; its outcome lands in a later report.
+    /// Waits for the heals this tick started, at most half an interval from when the first was started: fast heals are
+    /// in this tick's report, and a slow one goes on in the background while the loop keeps probing; its outcome lands
+    /// in a later report.
     /// </summary>
-    private async Task WaitBrieflyAsync(List<HealExecution> due, TimeSpan limit, CancellationToken cancellationToken)
+    private async Task WaitBrieflyAsync(List<HealExecution> due, CancellationToken cancellationToken)
     {
+        using var limit = _healWait;
+        _healWait = null;
         var all = due.Count == 1 ? due[0].Completion : Task.WhenAll(due.Select(e => e.Completion));
         try
         {
-            await all.WaitAsync(limit, _time, cancellationToken).ConfigureAwait(false);
+            await all.WaitAsync(limit?.Token ?? CancellationToken.None).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (TimeoutException)
+        catch (OperationCanceledException) when (limit?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
         {
             // Still running: the next ticks pick its outcome up.
         }
     }
+
+    private void ArmHealWait() => _healWait = new CancellationTokenSource(_settings.Options.Interval / HealingDefaults.InTickHealWaitDivisor, _time);
 
     private async Task<List<Violation>?> CloseAsync(RuleEvaluator evaluator, DateTimeOffset now, List<Violation>? closed)
     {
@@ -275,19 +290,15 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
     private ReconciliationReport BuildReport(EngineSettings settings, DateTimeOffset now, TimeSpan duration, long tick, List<Violation>? closed,
         IReadOnlyList<ProbeFailure> failures)
     {
-        var readings = new SignalReading[_table.Count];
-        for (var i = 0; i < readings.Length; i++)
-        {
-            var value = _table.Values[i];
-            readings[i] = new SignalReading(_table.Names[i], _table.Resources[i], _table.Units[i], double.IsNaN(value) ? null : value);
-        }
+        var readings = _lastSnapshot = SignalSnapshot.Take(_table, _lastSnapshot);
 
-        var violations = closed ?? [];
+        // The list is built only when there is something in it: a healthy tick reports the shared empty list.
+        var violations = closed;
         foreach (var instance in settings.Evaluator.Instances)
         {
             if (instance.Violation is { } open)
             {
-                violations.Add(open.Snapshot());
+                (violations ??= []).Add(open.Snapshot());
             }
         }
 
@@ -298,7 +309,7 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
             _heals.Clear();
         }
 
-        return new ReconciliationReport(now, duration, tick, readings, violations, heals, failures,
+        return new ReconciliationReport(now, duration, tick, readings, violations ?? (IReadOnlyList<Violation>)[], heals, failures,
             _healing.PausedUntil is { } until && until > now ? until : null, settings.Options.Interval);
     }
 

@@ -6,7 +6,7 @@ namespace Reconciliation;
 /// The DI scope of one tick, created on first use (a tick whose probes never ask for it allocates nothing) and
 /// disposed when the tick ends, so a probe can use a scoped service such as a <c>DbContext</c>.
 /// </summary>
-internal sealed class TickScope : IAsyncDisposable
+internal sealed class TickScope
 {
     private readonly IServiceScopeFactory _factory;
     private readonly Lock _gate = new();
@@ -26,8 +26,8 @@ internal sealed class TickScope : IAsyncDisposable
         }
     }
 
-    /// <summary>Ends the tick's scope (if one was created) so the next tick gets a fresh one.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>Ends the tick's scope (if one was created) so the next tick gets a fresh one; the object itself is reused.</summary>
+    public async ValueTask EndAsync()
     {
         AsyncServiceScope? scope;
         lock (_gate)

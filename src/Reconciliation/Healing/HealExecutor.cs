@@ -106,6 +106,15 @@ internal sealed class HealExecutor : IAsyncDisposable
         }
     }
 
+    /// <summary>Completes when the heal of the resource (if one runs) has its outcome (for tests).</summary>
+    internal Task WhenOutcomeKnownAsync(string resource)
+    {
+        lock (_busy)
+        {
+            return _busy.TryGetValue(resource, out var execution) ? execution.Completion : Task.CompletedTask;
+        }
+    }
+
     /// <summary>Cancels running heals (they are journaled as cancelled) and waits for their records, within <paramref name="cancellationToken"/>.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -103,62 +103,77 @@ internal sealed class HealingController
     public async Task<List<HealExecution>?> PlanAsync(HealingTickSettings settings, DateTimeOffset now, CancellationToken cancellationToken)
     {
         List<HealExecution>? started = null;
-        using var deadline = new CancellationTokenSource(settings.CallTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        // The deadline exists only once there is an open violation to plan: a healthy tick allocates no timer.
+        CancellationTokenSource? deadline = null;
+        CancellationTokenSource? linked = null;
         var deadlineLogged = false;
-        foreach (var instance in settings.Instances)
+        try
         {
-            if (instance.Violation is not { } violation)
+            foreach (var instance in settings.Instances)
             {
-                continue;
-            }
-
-            var gate = Gate(violation, settings, now);
-            if (gate.Kind == HealDecisionKind.FailVerification)
-            {
-                await FailVerificationAsync(violation, now).ConfigureAwait(false);
-                gate = Gate(violation, settings, now);
-            }
-
-            if (gate.Kind == HealDecisionKind.HoldBack)
-            {
-                violation.HoldBack(gate.Reason, gate.Reason switch
+                if (instance.Violation is not { } violation)
                 {
-                    HealReason.WarmingUp => settings.WarmUpUntil,
-                    HealReason.Backoff => violation.NextAttemptAt,
-                    _ => null,
-                });
-                continue;
-            }
+                    continue;
+                }
 
-            if (linked.IsCancellationRequested)
-            {
-                violation.HoldBack(HealReason.DeadlineReached);
-                continue;
-            }
-
-            try
-            {
-                if (await ChooseAndStartAsync(settings, violation, now, linked.Token).ConfigureAwait(false) is { } execution)
+                if (deadline is null)
                 {
-                    (started ??= []).Add(execution);
+                    deadline = new CancellationTokenSource(settings.CallTimeout, _time);
+                    linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+                }
+
+                var gate = Gate(violation, settings, now);
+                if (gate.Kind == HealDecisionKind.FailVerification)
+                {
+                    await FailVerificationAsync(violation, now).ConfigureAwait(false);
+                    gate = Gate(violation, settings, now);
+                }
+
+                if (gate.Kind == HealDecisionKind.HoldBack)
+                {
+                    violation.HoldBack(gate.Reason, gate.Reason switch
+                    {
+                        HealReason.WarmingUp => settings.WarmUpUntil,
+                        HealReason.Backoff => violation.NextAttemptAt,
+                        _ => null,
+                    });
+                    continue;
+                }
+
+                if (linked!.IsCancellationRequested)
+                {
+                    violation.HoldBack(HealReason.DeadlineReached);
+                    continue;
+                }
+
+                try
+                {
+                    if (await ChooseAndStartAsync(settings, violation, now, started is null, linked.Token).ConfigureAwait(false) is { } execution)
+                    {
+                        (started ??= []).Add(execution);
+                    }
+                }
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is OperationCanceledException or TimeoutException)
+                {
+                    violation.HoldBack(HealReason.DeadlineReached);
+                    if (!deadlineLogged)
+                    {
+                        deadlineLogged = true;
+                        _diagnostics.Logger.HealDeadlineReached();
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A journal that fails holds this violation back; each other violation and each started heal stands on its own.
+                    violation.HoldBack($"the heal journal failed ({SecretScrubber.Describe(e)}); not healed this tick");
+                    _diagnostics.JournalFailed("count attempts", e);
                 }
             }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is OperationCanceledException or TimeoutException)
-            {
-                violation.HoldBack(HealReason.DeadlineReached);
-                if (!deadlineLogged)
-                {
-                    deadlineLogged = true;
-                    _diagnostics.Logger.HealDeadlineReached();
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // A journal that fails holds this violation back; each other violation and each started heal stands on its own.
-                violation.HoldBack($"the heal journal failed ({SecretScrubber.Describe(e)}); not healed this tick");
-                _diagnostics.JournalFailed("count attempts", e);
-            }
+        }
+        finally
+        {
+            linked?.Dispose();
+            deadline?.Dispose();
         }
 
         return started;
@@ -170,7 +185,7 @@ internal sealed class HealingController
             violation.Running is not null || _executor.IsBusy(violation.Instance.Resource),
             now, violation.NextAttemptAt, violation.VerifyDeadline, settings.VerifyGrace));
 
-    private async Task<HealExecution?> ChooseAndStartAsync(HealingTickSettings settings, ActiveViolation violation, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<HealExecution?> ChooseAndStartAsync(HealingTickSettings settings, ActiveViolation violation, DateTimeOffset now, bool first, CancellationToken cancellationToken)
     {
         var instance = violation.Instance;
         var rule = instance.Rule;
@@ -240,6 +255,13 @@ internal sealed class HealingController
             {
                 MaxTargets = policy.MaxTargets,
             };
+            if (first)
+            {
+                // The tick's wait for its heals is armed before any healer runs, so it measures from the tick, not from
+                // whenever the tick gets to wait.
+                settings.BeforeFirstHeal?.Invoke();
+            }
+
             var execution = _executor.Start(violation, healer!, policy, context, now);
             violation.Running = execution;
             return execution;
@@ -374,4 +396,4 @@ internal sealed class HealingController
 /// <summary>What the heal phase of one tick needs from the settings in force.</summary>
 internal readonly record struct HealingTickSettings(
     RuleInstance[] Instances, HashSet<string> AllowDestructive, HealBudgetOptions? Budget, TimeSpan CallTimeout,
-    bool WarmingUp, DateTimeOffset WarmUpUntil, TimeSpan VerifyGrace);
+    bool WarmingUp, DateTimeOffset WarmUpUntil, TimeSpan VerifyGrace, Action? BeforeFirstHeal = null);

@@ -65,6 +65,8 @@ public sealed class HealEngineHoleTests
         harness.Time.Advance(EngineHarness.Interval);
         var tick = harness.TickAsync();
         await slow.Entered.Task.WaitAsync(Bound, Ct);
+        await Eventually.UntilAsync(() => Task.FromResult(fast.Calls == 1), "the cache heal was called");
+        await harness.Engine.WhenHealOutcomeKnownAsync("cache").WaitAsync(Bound, Ct); // heals run on the pool
         harness.Time.Advance(EngineHarness.Interval / 2); // the most a tick waits for its heals
         var t10 = await tick.WaitAsync(Bound, Ct);
         Assert.Equal(("cache", HealOutcomeKind.Healed), (Assert.Single(t10.Heals).Resource, t10.Heals[0].Outcome.Kind));
