@@ -1,8 +1,6 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Primitives;
 
 namespace Reconciliation;
 
@@ -20,7 +18,6 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
     private readonly ReconciliationDiagnostics _diagnostics;
     private readonly TimeProvider _time;
     private readonly TickScope _tickScope;
-    private readonly Action _armHealWait;
     private readonly ReconciliationReloader _reloader;
     private readonly SemaphoreSlim _tickGate = new(1, 1);
     private readonly List<HealResult> _heals = [];
@@ -28,7 +25,6 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
     private ReconciliationReport? _latest;
     private long _tick;
     private SignalSnapshot? _lastSnapshot;
-    private CancellationTokenSource? _healWait;
     private long _lastCompletedTicks = -1;
     private long _runningSinceTicks = -1;
     private int _disposed;
@@ -51,14 +47,13 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         _time = timeProvider;
         _diagnostics = diagnostics;
         _tickScope = new TickScope(scopes);
-        _armHealWait = ArmHealWait;
         StartedAt = timeProvider.GetUtcNow();
         _settings = EngineSettings.Compile(options.Value, _table, previous: null); // options.Value throws OptionsValidationException when invalid
         _probes = new ProbeRunner(_table, timeProvider, diagnostics);
         _executor = new HealExecutor(lease, journal, timeProvider, diagnostics, scopes) { CallTimeout = _settings.Options.CallTimeout };
         _healing = new HealingController(_executor, journal, new HealerRegistry(healers, _table.Resources.Distinct(StringComparer.Ordinal).ToArray()), diagnostics, timeProvider);
         _reloader = new ReconciliationReloader(factory, validator, changeSources, _table, diagnostics.Logger);
-        diagnostics.Metrics.Observe(ObserveSignals, ObserveViolations);
+        diagnostics.Metrics.Observe(() => ReportMeasurements.Signals(LatestReport), () => ReportMeasurements.OpenViolations(LatestReport));
         diagnostics.Logger.Started(probeArray.Length, _table.Count, _settings.Evaluator.Instances.Length, _settings.Options.Interval);
     }
 
@@ -123,6 +118,7 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         }
 
         _reloader.Dispose();
+        _healing.Dispose();
         _ = _executor.StopAsync(CancellationToken.None);
         _tickGate.Dispose();
     }
@@ -136,6 +132,7 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         }
 
         _reloader.Dispose();
+        _healing.Dispose();
         await _executor.DisposeAsync().ConfigureAwait(false);
         _tickGate.Dispose();
     }
@@ -172,13 +169,12 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
 
         var warmUpUntil = StartedAt + settings.Options.WarmUp;
         var due = await _healing.PlanAsync(new HealingTickSettings(evaluator.Instances, settings.AllowDestructive, settings.Options.HealBudget,
-            settings.Options.CallTimeout, now < warmUpUntil || tick <= 1, warmUpUntil, settings.Options.Interval / HealingDefaults.VerifyJitterDivisor, _armHealWait),
+            settings.Options.CallTimeout, now < warmUpUntil || tick <= 1, warmUpUntil, settings.Options.Interval / HealingDefaults.VerifyJitterDivisor,
+            settings.Options.Interval / HealingDefaults.InTickHealWaitDivisor),
             now, cancellationToken).ConfigureAwait(false);
         if (due is not null)
         {
-            await WaitBrieflyAsync(due, cancellationToken).ConfigureAwait(false);
-            await _healing.CollectAsync(_heals).ConfigureAwait(false);
-            HealingController.MarkStillRunning(due);
+            await _healing.WaitBrieflyAsync(due, _heals, cancellationToken).ConfigureAwait(false);
         }
 
         var duration = _time.GetElapsedTime(started);
@@ -189,28 +185,6 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         activity?.SetTag("reconciliation.violations", report.Violations.Count);
         return report;
     }
-
-    /// <summary>
-    /// Waits for the heals this tick started, at most half an interval from when the first was started: fast heals are
-    /// in this tick's report, and a slow one goes on in the background while the loop keeps probing; its outcome lands
-    /// in a later report.
-    /// </summary>
-    private async Task WaitBrieflyAsync(List<HealExecution> due, CancellationToken cancellationToken)
-    {
-        using var limit = _healWait;
-        _healWait = null;
-        var all = due.Count == 1 ? due[0].Completion : Task.WhenAll(due.Select(e => e.Completion));
-        try
-        {
-            await all.WaitAsync(limit?.Token ?? CancellationToken.None).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (limit?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
-        {
-            // Still running: the next ticks pick its outcome up.
-        }
-    }
-
-    private void ArmHealWait() => _healWait = new CancellationTokenSource(_settings.Options.Interval / HealingDefaults.InTickHealWaitDivisor, _time);
 
     private async Task<List<Violation>?> CloseAsync(RuleEvaluator evaluator, DateTimeOffset now, List<Violation>? closed)
     {
@@ -239,52 +213,17 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         }
     }
 
-    /// <summary>
-    /// Applies a reload at the start of a tick, so a running tick never sees rules change under it. A removed or
-    /// disabled rule's open violation closes with an event (its pending verdict recorded as not judged); a changed
-    /// healer list continues with the same healer where it is still listed.
-    /// </summary>
+    /// <summary>Applies a pending reload at the start of a tick, so a running tick never sees rules change under it.</summary>
     private async Task<List<Violation>?> ApplyReloadAsync(DateTimeOffset now)
     {
-        if (_reloader.TakePending() is not { } options)
+        if (await _reloader.ApplyPendingAsync(_settings, _healing, _diagnostics, now).ConfigureAwait(false) is not { } applied)
         {
             return null;
         }
 
-        var previous = _settings.Evaluator.Instances;
-        var healLists = new Dictionary<RuleInstance, (string[] Heal, string? Current)>(ReferenceEqualityComparer.Instance);
-        foreach (var instance in previous)
-        {
-            if (instance.Violation is { } open)
-            {
-                healLists[instance] = (instance.Rule.Heal, open.CurrentHealer);
-            }
-        }
-
-        var settings = EngineSettings.Compile(options, _table, previous);
-        var kept = new HashSet<RuleInstance>(settings.Evaluator.Instances, ReferenceEqualityComparer.Instance);
-        List<Violation>? dropped = null;
-        foreach (var (instance, (heal, current)) in healLists)
-        {
-            var violation = instance.Violation!;
-            if (!kept.Contains(instance))
-            {
-                const string Reason = "its rule was removed or disabled by a configuration reload";
-                instance.Violation = null;
-                await _healing.OnDroppedAsync(violation, Reason).ConfigureAwait(false);
-                _diagnostics.ViolationClosed(violation, now, Reason);
-                (dropped ??= []).Add(violation.Snapshot(now));
-            }
-            else if (!heal.AsSpan().SequenceEqual(instance.Rule.Heal))
-            {
-                HealingController.OnHealListChanged(violation, current);
-            }
-        }
-
-        _settings = settings;
-        _executor.CallTimeout = options.CallTimeout;
-        _diagnostics.Logger.Reloaded(settings.Evaluator.Instances.Length);
-        return dropped;
+        _settings = applied.Settings;
+        _executor.CallTimeout = applied.Settings.Options.CallTimeout;
+        return applied.Dropped;
     }
 
     private ReconciliationReport BuildReport(EngineSettings settings, DateTimeOffset now, TimeSpan duration, long tick, List<Violation>? closed,
@@ -314,41 +253,4 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
     }
 
     private static DateTimeOffset? FromTicks(long ticks) => ticks < 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
-
-    private IEnumerable<Measurement<double>> ObserveSignals()
-    {
-        var report = LatestReport;
-        if (report is null)
-        {
-            yield break;
-        }
-
-        foreach (var reading in report.Signals)
-        {
-            if (reading.Value is double value)
-            {
-                yield return new Measurement<double>(value, new KeyValuePair<string, object?>("signal", reading.Signal), new KeyValuePair<string, object?>("resource", reading.Resource));
-            }
-        }
-    }
-
-    private IEnumerable<Measurement<long>> ObserveViolations()
-    {
-        var report = LatestReport;
-        if (report is null)
-        {
-            yield break;
-        }
-
-        foreach (var violation in report.Violations)
-        {
-            if (violation.State != ViolationState.Closed)
-            {
-                yield return new Measurement<long>(1,
-                    new KeyValuePair<string, object?>("rule", violation.Rule),
-                    new KeyValuePair<string, object?>("resource", violation.Resource),
-                    new KeyValuePair<string, object?>("severity", violation.Severity.ToString()));
-            }
-        }
-    }
 }

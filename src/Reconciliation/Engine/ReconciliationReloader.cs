@@ -101,4 +101,51 @@ internal sealed class ReconciliationReloader : IDisposable
             _pending = candidate;
         }
     }
+
+    /// <summary>
+    /// Compiles the pending reload against <paramref name="current"/>, carrying over the instances of rules that stay.
+    /// A removed or disabled rule's open violation closes with an event (its pending verdict recorded as not judged);
+    /// a changed healer list continues with the same healer where it is still listed. Null when nothing is pending.
+    /// </summary>
+    public async Task<(EngineSettings Settings, List<Violation>? Dropped)?> ApplyPendingAsync(
+        EngineSettings current, HealingController healing, ReconciliationDiagnostics diagnostics, DateTimeOffset now)
+    {
+        if (TakePending() is not { } options)
+        {
+            return null;
+        }
+
+        var previous = current.Evaluator.Instances;
+        var healLists = new Dictionary<RuleInstance, (string[] Heal, string? Current)>(ReferenceEqualityComparer.Instance);
+        foreach (var instance in previous)
+        {
+            if (instance.Violation is { } open)
+            {
+                healLists[instance] = (instance.Rule.Heal, open.CurrentHealer);
+            }
+        }
+
+        var settings = EngineSettings.Compile(options, _table, previous);
+        var kept = new HashSet<RuleInstance>(settings.Evaluator.Instances, ReferenceEqualityComparer.Instance);
+        List<Violation>? dropped = null;
+        foreach (var (instance, (heal, healer)) in healLists)
+        {
+            var violation = instance.Violation!;
+            if (!kept.Contains(instance))
+            {
+                const string Reason = "its rule was removed or disabled by a configuration reload";
+                instance.Violation = null;
+                await healing.OnDroppedAsync(violation, Reason).ConfigureAwait(false);
+                diagnostics.ViolationClosed(violation, now, Reason);
+                (dropped ??= []).Add(violation.Snapshot(now));
+            }
+            else if (!heal.AsSpan().SequenceEqual(instance.Rule.Heal))
+            {
+                HealingController.OnHealListChanged(violation, healer);
+            }
+        }
+
+        _logger.Reloaded(settings.Evaluator.Instances.Length);
+        return (settings, dropped);
+    }
 }

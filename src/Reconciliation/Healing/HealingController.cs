@@ -5,7 +5,7 @@ namespace Reconciliation;
 /// (under the tick's deadline), applies its decisions and the heals' outcomes and verdicts to the violations, judges
 /// the budget, and hands due heals to the <see cref="HealExecutor"/>. It is the only writer of a violation's heal state.
 /// </summary>
-internal sealed class HealingController
+internal sealed class HealingController : IDisposable
 {
     private readonly HealExecutor _executor;
     private readonly IHealJournal _journal;
@@ -13,6 +13,7 @@ internal sealed class HealingController
     private readonly ReconciliationDiagnostics _diagnostics;
     private readonly TimeProvider _time;
     private readonly HealBudgetController _budget = new();
+    private CancellationTokenSource? _inTickWait;
 
     public HealingController(HealExecutor executor, IHealJournal journal, HealerRegistry healers, ReconciliationDiagnostics diagnostics, TimeProvider time)
     {
@@ -25,6 +26,8 @@ internal sealed class HealingController
 
     public DateTimeOffset? PausedUntil => _budget.PausedUntil;
 
+    public void Dispose() => _inTickWait?.Dispose();
+
     /// <summary>Applies the outcome of every heal that finished since the last call, and lists them for the report.</summary>
     public async Task CollectAsync(List<HealResult> results)
     {
@@ -35,8 +38,31 @@ internal sealed class HealingController
         }
     }
 
+    /// <summary>
+    /// Waits for the heals this tick started, at most <see cref="HealingTickSettings.InTickWait"/> (half an interval) from
+    /// when the first was started: fast heals are in this tick's report, and a slow one goes on in the background while
+    /// the loop keeps probing; its outcome is reported by the tick during which it finished.
+    /// </summary>
+    public async Task WaitBrieflyAsync(List<HealExecution> started, List<HealResult> results, CancellationToken cancellationToken)
+    {
+        using var limit = _inTickWait;
+        _inTickWait = null;
+        var all = started.Count == 1 ? started[0].Completion : Task.WhenAll(started.Select(e => e.Completion));
+        try
+        {
+            await all.WaitAsync(limit?.Token ?? CancellationToken.None).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (limit?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
+        {
+            // Still running: the next ticks pick its outcome up.
+        }
+
+        await CollectAsync(results).ConfigureAwait(false);
+        MarkStillRunning(started);
+    }
+
     /// <summary>Says so on each violation whose heal, started this tick, is still running when the tick reports.</summary>
-    public static void MarkStillRunning(List<HealExecution> started)
+    private static void MarkStillRunning(List<HealExecution> started)
     {
         foreach (var execution in started)
         {
@@ -259,7 +285,7 @@ internal sealed class HealingController
             {
                 // The tick's wait for its heals is armed before any healer runs, so it measures from the tick, not from
                 // whenever the tick gets to wait.
-                settings.BeforeFirstHeal?.Invoke();
+                _inTickWait = new CancellationTokenSource(settings.InTickWait, _time);
             }
 
             var execution = _executor.Start(violation, healer!, policy, context, now);
@@ -396,4 +422,4 @@ internal sealed class HealingController
 /// <summary>What the heal phase of one tick needs from the settings in force.</summary>
 internal readonly record struct HealingTickSettings(
     RuleInstance[] Instances, HashSet<string> AllowDestructive, HealBudgetOptions? Budget, TimeSpan CallTimeout,
-    bool WarmingUp, DateTimeOffset WarmUpUntil, TimeSpan VerifyGrace, Action? BeforeFirstHeal = null);
+    bool WarmingUp, DateTimeOffset WarmUpUntil, TimeSpan VerifyGrace, TimeSpan InTickWait);
