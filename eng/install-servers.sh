@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs PostgreSQL and Redis from Debian's packages when their binaries are missing.
+# Installs PostgreSQL, PgBouncer and Redis from Debian's packages when their binaries are missing.
 # Does nothing when they are present. Never Docker, never a download outside apt.
 #
 # The servers are NOT started here: tests and the demo start throwaway instances of their own
@@ -15,9 +15,14 @@ have_redis() {
   command -v redis-server >/dev/null 2>&1
 }
 
+have_pgbouncer() {
+  command -v pgbouncer >/dev/null 2>&1 || [[ -x /usr/sbin/pgbouncer ]]
+}
+
 packages=()
 have_postgres || packages+=(postgresql)
 have_redis || packages+=(redis-server)
+have_pgbouncer || packages+=(pgbouncer)
 
 # Headless Chromium for the status-page browser test (see samples/); optional elsewhere.
 if [[ "${RECONCILIATION_WITH_BROWSER:-0}" == "1" ]] && ! command -v chromium >/dev/null 2>&1; then
@@ -43,7 +48,8 @@ echo "install-servers: installing ${packages[*]} from Debian's packages"
 # Keep Debian from creating and starting its own 'main' cluster: the tests start their own.
 $SUDO mkdir -p /etc/postgresql-common/createcluster.d
 echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/reconciliation.conf >/dev/null
-# No service starts during installation (containers have no init system anyway).
+# No service starts during installation (containers have no init system anyway); Debian's pgbouncer
+# service is never started either: the tests start throwaway poolers with their own configuration.
 policy_rc_created=0
 if [[ ! -e /usr/sbin/policy-rc.d ]]; then
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
