@@ -55,6 +55,22 @@ internal sealed class EngineHarness : IAsyncDisposable
         return report;
     }
 
+    /// <summary>Ticks until a tick heals (the engine heals from the tick after the one that first sees the breach); at most five ticks.</summary>
+    public async Task<ReconciliationReport> TickUntilHealAsync()
+    {
+        ReconciliationReport report = null!;
+        for (var i = 0; i < 5; i++)
+        {
+            report = await TickAsync();
+            if (report.Heals.Count > 0)
+            {
+                return report;
+            }
+        }
+
+        return report;
+    }
+
     public static Violation? ViolationOf(ReconciliationReport report, string rule) =>
         report.Violations.FirstOrDefault(v => v.Rule == rule);
 
