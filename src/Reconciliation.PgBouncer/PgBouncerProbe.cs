@@ -71,7 +71,7 @@ internal sealed class PgBouncerProbe : IProbe
 
         writer.Write(PausedIndex, db.Paused || db.Disabled ? 1 : 0);
 
-        if (db.HasStats)
+        // SHOW STATS has no row for a database before its first client: its counters are zero until then.
         {
             var now = new Counters(db.TotalQueryCount, db.TotalQueryMicroseconds, db.TotalTransactionCount, db.TotalTransactionMicroseconds);
             if (_previous is { } before)

@@ -271,6 +271,8 @@ public sealed class PgBouncerServer : IAsyncDisposable, IThrowawayServer
             // Npgsql and other drivers send these at startup; the pooler would refuse the login otherwise.
             "ignore_startup_parameters = extra_float_digits,search_path",
             "server_login_retry = 1",
+            // SHOW STATS totals are refreshed every stats_period (60 s by default); tests want them within a second.
+            "stats_period = 1",
         };
 
         if (_options.RequireTls)
