@@ -13,7 +13,7 @@ namespace Reconciliation.Packaging.Tests;
 /// </summary>
 public sealed class PackagesAdoptionTests : IDisposable
 {
-    private static readonly string[] Packages = ["Reconciliation", "Reconciliation.Postgres", "Reconciliation.Redis", "Reconciliation.Queue", "Reconciliation.Http"];
+    private static readonly string[] Packages = ["Reconciliation", "Reconciliation.Postgres", "Reconciliation.Redis", "Reconciliation.Queue", "Reconciliation.Http", "Reconciliation.PgBouncer"];
     private readonly string _work = Directory.CreateTempSubdirectory("reconciliation-adopt-").FullName;
 
     [Fact]
@@ -88,7 +88,8 @@ public sealed class PackagesAdoptionTests : IDisposable
                         .AddRedis(redis, o => o.MaxMemoryPolicy = "allkeys-lru")
                         .AddPostgresQueue("emails", o => o.DataSource = dataSource)
                         .AddHttpLatency()
-                        .AddHttpEndpoint("upstream", new Uri("http://127.0.0.1:1/health"));
+                        .AddHttpEndpoint("upstream", new Uri("http://127.0.0.1:1/health"))
+                        .AddPgBouncer("pooler", "Host=127.0.0.1;Port=6432;Username=stats;Password=unused", o => o.Databases.Add("orders"));
             }
             """, ct);
         // A project outside the repository: no Directory.Build.props or central package versions apply.
