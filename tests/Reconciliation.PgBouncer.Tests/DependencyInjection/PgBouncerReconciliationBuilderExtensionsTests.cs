@@ -77,6 +77,22 @@ public sealed class PgBouncerReconciliationBuilderExtensionsTests
     }
 
     [Fact]
+    public async Task A_max_targets_of_zero_skips_without_connecting()
+    {
+        await using var provider = Build(b => b.AddPgBouncer("pooler", Admin, o => o.Databases.Add("orders")));
+        var reconnect = provider.GetServices<IHealer>().Single(h => h.Name == PgBouncerHealerNames.Reconnect);
+        var context = new HealContext("r", PgBouncerSignalNames.ClientsWaiting, "pooler/orders", 3, 1, RuleSeverity.Degraded, DateTimeOffset.UnixEpoch, 1, dryRun: false)
+        {
+            MaxTargets = 0,
+        };
+
+        var outcome = await reconnect.HealAsync(context, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HealOutcomeKind.Skipped, outcome.Kind);
+        Assert.Contains("MaxTargets is 0", outcome.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Options_bind_from_configuration()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

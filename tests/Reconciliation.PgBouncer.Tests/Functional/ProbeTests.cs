@@ -95,10 +95,22 @@ public sealed class ProbeTests
     [Fact]
     public async Task A_restarted_pooler_is_read_again_through_a_new_console_connection()
     {
+        var ct = TestContext.Current.CancellationToken;
         var (pooler, _) = await PoolerFixture.StartAsync(nameof(A_restarted_pooler_is_read_again_through_a_new_console_connection), ("app", null, null));
         await using var _ = pooler;
         await using var harness = EngineHarness.Create(b => b.AddPgBouncer("pooler", pooler.AdminConnectionString, o => o.Databases.Add("app")));
         Assert.Empty((await harness.TickAsync()).ProbeFailures);
+
+        // Some traffic, so the restarted pooler's counters (back at zero) go backwards.
+        await using (var client = new NpgsqlConnection(pooler.ConnectionStringFor("app", pooling: false)))
+        {
+            await client.OpenAsync(ct);
+            await using var command = new NpgsqlCommand("SELECT 1", client);
+            await command.ExecuteScalarAsync(ct);
+        }
+
+        await Eventually.UntilAsync(async () => (await harness.TickAsync()).ValueOf(PgBouncerSignalNames.QueryAverageTime, "pooler/app") is not null,
+            "the query shows in SHOW STATS");
 
         await pooler.StopAsync(TestContext.Current.CancellationToken);
         var down = await harness.TickAsync();
@@ -108,6 +120,8 @@ public sealed class ProbeTests
         var up = await harness.TickAsync();
         Assert.Empty(up.ProbeFailures);
         Assert.Equal(0, up.ValueOf(PgBouncerSignalNames.ClientsWaiting, "pooler/app"));
+        Assert.Null(up.ValueOf(PgBouncerSignalNames.QueryAverageTime, "pooler/app"));
+        Assert.Contains(harness.Logs.GetSnapshot(), r => r.Id.Name == "StatsReset");
     }
 
     [Fact]
