@@ -11,6 +11,7 @@ internal sealed class ProbeRunner
     private readonly TimeProvider _time;
     private readonly ReconciliationDiagnostics _diagnostics;
     private readonly Task<string?>[] _runs;
+    private readonly CancellationTokenSource?[] _timeouts;
 
     public ProbeRunner(SignalTable table, TimeProvider time, ReconciliationDiagnostics diagnostics)
     {
@@ -18,6 +19,7 @@ internal sealed class ProbeRunner
         _time = time;
         _diagnostics = diagnostics;
         _runs = new Task<string?>[table.Probes.Length];
+        _timeouts = new CancellationTokenSource?[table.Probes.Length];
     }
 
     public async Task<IReadOnlyList<ProbeFailure>> RunAsync(TimeSpan timeout, TickScope scope, CancellationToken cancellationToken)
@@ -32,7 +34,7 @@ internal sealed class ProbeRunner
         var runs = _runs;
         for (var i = 0; i < probes.Length; i++)
         {
-            runs[i] = RunProbeAsync(probes[i], timeout, scope, cancellationToken);
+            runs[i] = RunProbeAsync(probes[i], ArmTimeout(i, timeout), timeout, scope, cancellationToken);
         }
 
         if (runs.Length == 1)
@@ -74,8 +76,24 @@ internal sealed class ProbeRunner
         return failures ?? (IReadOnlyList<ProbeFailure>)[];
     }
 
+    /// <summary>
+    /// The probe's timeout, armed before the probe is called. A source whose timer did not fire is reset and reused on
+    /// the next tick (no allocation); one that fired (or whose probe may still hold its token) is replaced.
+    /// </summary>
+    private CancellationTokenSource ArmTimeout(int probe, TimeSpan timeout)
+    {
+        var source = _timeouts[probe];
+        if (source is null || !source.TryReset())
+        {
+            source = _timeouts[probe] = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        }
+
+        source.CancelAfter(timeout);
+        return source;
+    }
+
     /// <summary>Runs one probe under its timeout. Returns null on success, or the scrubbed reason it failed.</summary>
-    private async Task<string?> RunProbeAsync(ProbeSlot slot, TimeSpan timeout, TickScope scope, CancellationToken cancellationToken)
+    private async Task<string?> RunProbeAsync(ProbeSlot slot, CancellationTokenSource timeoutSource, TimeSpan timeout, TickScope scope, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         if (slot.Running is { IsCompleted: false })
@@ -92,7 +110,6 @@ internal sealed class ProbeRunner
 
         // The timeout timer exists before the probe is called, and the wait below ends when it fires even if the
         // probe ignores its token or blocks its thread. (A timer created after the call could miss a clock that moved.)
-        using var timeoutSource = new CancellationTokenSource(timeout, _time);
         // A caller token that can never cancel (the loop's own, until shutdown, can) needs no linked source.
         using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token) : null;
         var token = linked?.Token ?? timeoutSource.Token;
