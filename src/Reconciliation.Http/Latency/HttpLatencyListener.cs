@@ -12,8 +12,17 @@ namespace Reconciliation.Http.Latency;
 /// server's own, one per request, so a group's p99 is a quantile over every request in its window.
 /// </summary>
 /// <remarks>
+/// <para>
 /// The measurement callback runs on the request's thread: it matches the route against a prefix array and records into a
 /// window, allocation-free and lock-free, and never throws.
+/// </para>
+/// <para>
+/// A measurement carries a duration and tags but no timestamp (ASP.NET Core and <see cref="HttpClient"/> keep their end
+/// timestamps to themselves), and a clock read per request would cost more than the rest of the record. So each sample is
+/// stamped with a <see cref="CoarseClock"/> that the injected <see cref="TimeProvider"/>'s timer refreshes every tenth of a
+/// slice (at most 100 ms): a request counts in the slice of a time at most that much (or, while the thread pool is too busy
+/// to run the timer, somewhat more) before its end.
+/// </para>
 /// </remarks>
 internal sealed class HttpLatencyListener : IDisposable
 {
@@ -35,10 +44,12 @@ internal sealed class HttpLatencyListener : IDisposable
     private readonly SlidingQuantileWindow? _unmatched;
     private readonly SlidingQuantileWindow? _outgoing;
     private readonly IMeterFactory? _scope;
+    private readonly CoarseClock _clock;
 
     public HttpLatencyListener(IOptions<HttpLatencyOptions> options, TimeProvider timeProvider, IMeterFactory meterFactory, ILogger<HttpLatencyListener> logger)
     {
         var o = options.Value;
+        _clock = new CoarseClock(timeProvider, CoarseClock.ResolutionFor(o.Window, o.Slices));
         foreach (var resource in o.Resources())
         {
             _windows[resource] = new SlidingQuantileWindow(o.Window, o.Slices, timeProvider);
@@ -88,7 +99,14 @@ internal sealed class HttpLatencyListener : IDisposable
     /// <summary>The window of <paramref name="resource"/> (a route group or the outgoing resource).</summary>
     public SlidingQuantileWindow WindowOf(string resource) => _windows[resource];
 
-    public void Dispose() => _listener.Dispose();
+    /// <summary>The clock the listener stamps samples with.</summary>
+    internal CoarseClock Clock => _clock;
+
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _clock.Dispose();
+    }
 
     private bool IsServerInstrument(Instrument instrument) =>
         instrument.Meter.Name == ServerMeterName
@@ -124,12 +142,12 @@ internal sealed class HttpLatencyListener : IDisposable
         if (ReferenceEquals(state, ServerState))
         {
             // A 5xx is the server failing; a 4xx is the client's mistake and not an error of this app.
-            GroupOf(route)?.Record(seconds, failed: status >= 500);
+            GroupOf(route)?.Record(seconds, _clock.Now, failed: status >= 500);
         }
         else
         {
             // No status with an error.type is a transport failure (refused, reset, timed out).
-            _outgoing?.Record(seconds, failed: status >= 500 || (status == 0 && errorType));
+            _outgoing?.Record(seconds, _clock.Now, failed: status >= 500 || (status == 0 && errorType));
         }
     }
 

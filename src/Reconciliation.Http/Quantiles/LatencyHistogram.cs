@@ -157,6 +157,9 @@ public sealed class LatencyHistogram
         return Math.Clamp(rank, 1, Math.Max(1, count));
     }
 
+    /// <summary>Counts <paramref name="seconds"/> in its bucket but not in <see cref="Count"/>: for an owner that counts samples itself.</summary>
+    internal void RecordValueOnly(double seconds) => Interlocked.Increment(ref _counts[BucketIndex(seconds)]);
+
     internal int CountAt(int index) => Volatile.Read(ref _counts[index]);
 
     internal static void ValidateQuantile(double quantile)

@@ -8,9 +8,12 @@ namespace Reconciliation.Http.Quantiles;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Recording is O(1), allocation-free and lock-free: a few <see cref="Interlocked"/> increments. Only the first record of a
-/// new slice clears it (16 KiB); a recorder that arrives during that clear spins for the microsecond it takes.
-/// A record made by a thread stalled for a whole window may count in a newer slice: harmless for latency monitoring.
+/// Recording is O(1), allocation-free and lock-free: two <see cref="Interlocked"/> increments (three for a failure). A caller
+/// that already holds a timestamp (<see cref="Record(double, long, bool)"/>) saves the clock read; the slice is found by
+/// checking that timestamp against the slice that took the previous record, so the division that maps a time to its slice
+/// runs only when a new slice begins. Only the first record of a new slice clears it (16 KiB); a recorder that arrives
+/// during that clear spins for the microsecond it takes. A record made by a thread stalled for a whole window may count in
+/// a newer slice, or be lost to that slice's clear: harmless for latency monitoring.
 /// </para>
 /// <para>
 /// The window covers the current (partly filled) slice and the <see cref="SliceCount"/> − 1 before it, so between
@@ -27,11 +30,14 @@ public sealed class SlidingQuantileWindow
     private const long Clearing = -2;
 
     // Object header, fields and the counter array's header of one slice, beyond its counters.
-    private const int SliceOverheadBytes = 112;
+    private const int SliceOverheadBytes = 120;
 
     private readonly TimeProvider _time;
     private readonly long _sliceTicks;
     private readonly Slice[] _slices;
+
+    // The slice that took the latest record: a record whose timestamp falls in its epoch goes straight to it.
+    private Slice _current;
 
     /// <summary>Creates a window of <paramref name="window"/> cut into <paramref name="slices"/> slices, on <paramref name="timeProvider"/>'s clock.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The window is not positive, or slices is not between 1 and <see cref="MaxSlices"/>.</exception>
@@ -49,6 +55,8 @@ public sealed class SlidingQuantileWindow
         {
             _slices[i] = new Slice();
         }
+
+        _current = _slices[0];
     }
 
     /// <summary>The span the window covers.</summary>
@@ -71,7 +79,7 @@ public sealed class SlidingQuantileWindow
             {
                 if ((mask & (1UL << i)) != 0)
                 {
-                    total += _slices[i].Histogram.Count;
+                    total += _slices[i].Samples;
                 }
             }
 
@@ -79,7 +87,7 @@ public sealed class SlidingQuantileWindow
         }
     }
 
-    /// <summary>Requests in the window: every <see cref="Record"/> and <see cref="RecordFailure()"/>.</summary>
+    /// <summary>Requests in the window: every <c>Record</c> and <see cref="RecordFailure()"/>.</summary>
     public long Requests => Sum(static s => Volatile.Read(ref s.Requests));
 
     /// <summary>Failed requests in the window.</summary>
@@ -98,11 +106,25 @@ public sealed class SlidingQuantileWindow
     /// <summary>The bytes a window of <paramref name="slices"/> slices holds.</summary>
     public static long BytesFor(int slices) => (long)slices * (LatencyHistogram.CounterBytes + SliceOverheadBytes);
 
-    /// <summary>Records one request that took <paramref name="seconds"/>; <paramref name="failed"/> counts it as a failure too.</summary>
-    public void Record(double seconds, bool failed = false)
+    /// <summary>Records one request that took <paramref name="seconds"/>, ending now; <paramref name="failed"/> counts it as a failure too.</summary>
+    /// <remarks>Reads the clock once. A caller that holds the request's end timestamp calls <see cref="Record(double, long, bool)"/> instead.</remarks>
+    public void Record(double seconds, bool failed = false) => Record(seconds, _time.GetTimestamp(), failed);
+
+    /// <summary>
+    /// Records one request that took <paramref name="seconds"/> and ended at <paramref name="timestamp"/>;
+    /// <paramref name="failed"/> counts it as a failure too. No clock read.
+    /// </summary>
+    /// <param name="seconds">The request's latency.</param>
+    /// <param name="timestamp">
+    /// When the request ended, as read from <see cref="TimeProvider.GetTimestamp"/> of the <see cref="TimeProvider"/> this
+    /// window was built with (a timestamp of another clock puts the sample in the wrong slice). The sample counts in the
+    /// slice of that time: a timestamp older than the window is counted but never read.
+    /// </param>
+    /// <param name="failed">Whether the request failed.</param>
+    public void Record(double seconds, long timestamp, bool failed)
     {
-        var slice = Current();
-        slice.Histogram.Record(seconds);
+        var slice = SliceAt(timestamp);
+        slice.Histogram.RecordValueOnly(seconds);
         Interlocked.Increment(ref slice.Requests);
         if (failed)
         {
@@ -110,11 +132,18 @@ public sealed class SlidingQuantileWindow
         }
     }
 
-    /// <summary>Records a failed request that has no latency (the connection was refused).</summary>
-    public void RecordFailure()
+    /// <summary>Records a failed request that has no latency (the connection was refused), ending now.</summary>
+    public void RecordFailure() => RecordFailure(_time.GetTimestamp());
+
+    /// <summary>Records a failed request that has no latency (the connection was refused), ended at <paramref name="timestamp"/>.</summary>
+    /// <param name="timestamp">When the request ended, from the window's <see cref="TimeProvider.GetTimestamp"/> (see <see cref="Record(double, long, bool)"/>).</param>
+    public void RecordFailure(long timestamp)
     {
-        var slice = Current();
+        var slice = SliceAt(timestamp);
+
+        // Requests before Unmeasured, read in the opposite order: a reader never sees more unmeasured requests than requests.
         Interlocked.Increment(ref slice.Requests);
+        Interlocked.Increment(ref slice.Unmeasured);
         Interlocked.Increment(ref slice.Failures);
     }
 
@@ -128,7 +157,7 @@ public sealed class SlidingQuantileWindow
         {
             if ((mask & (1UL << s)) != 0)
             {
-                total += _slices[s].Histogram.Count;
+                total += _slices[s].Samples;
             }
         }
 
@@ -167,13 +196,42 @@ public sealed class SlidingQuantileWindow
         return last < 0 ? double.NaN : LatencyHistogram.BucketMidpoint(last);
     }
 
-    private long CurrentEpoch() => _time.GetTimestamp() / _sliceTicks;
+    private long CurrentEpoch() => EpochOf(_time.GetTimestamp());
 
-    private Slice Current()
+    // Timestamps are not negative (Stopwatch's never are); clamping keeps epochs clear of the negative sentinels anyway.
+    private long EpochOf(long timestamp) => Math.Max(0, timestamp) / _sliceTicks;
+
+    private Slice SliceAt(long timestamp)
     {
-        var epoch = CurrentEpoch();
+        // Fast path: the timestamp lies in the epoch of the slice that took the latest record. The sentinel epochs (Unused,
+        // Clearing) are negative, so for a timestamp ≥ 0 the difference is at least one slice and the check fails.
+        var slice = Volatile.Read(ref _current);
+        var epoch = Volatile.Read(ref slice.Epoch);
+        if (unchecked((ulong)(timestamp - (epoch * _sliceTicks))) < (ulong)_sliceTicks)
+        {
+            return slice;
+        }
+
+        return SliceAtSlow(timestamp);
+    }
+
+    private Slice SliceAtSlow(long timestamp)
+    {
+        var epoch = EpochOf(timestamp);
         var slice = _slices[(int)(epoch % _slices.Length)];
-        return Volatile.Read(ref slice.Epoch) == epoch ? slice : Claim(slice, epoch);
+        if (Volatile.Read(ref slice.Epoch) != epoch)
+        {
+            slice = Claim(slice, epoch);
+        }
+
+        // The newest slice becomes the fast path's; a late record (an older epoch) leaves it alone. Two recorders racing here
+        // can only make the next record take this slow path once more.
+        if (Volatile.Read(ref slice.Epoch) == epoch && epoch > Volatile.Read(ref Volatile.Read(ref _current).Epoch))
+        {
+            Volatile.Write(ref _current, slice);
+        }
+
+        return slice;
     }
 
     private static Slice Claim(Slice slice, long epoch)
@@ -193,6 +251,7 @@ public sealed class SlidingQuantileWindow
                 // We won the slice for the new epoch: empty it before anyone records into it.
                 slice.Histogram.Clear();
                 Volatile.Write(ref slice.Requests, 0);
+                Volatile.Write(ref slice.Unmeasured, 0);
                 Volatile.Write(ref slice.Failures, 0);
                 Volatile.Write(ref slice.Epoch, epoch);
                 return slice;
@@ -240,7 +299,21 @@ public sealed class SlidingQuantileWindow
         public long Epoch = Unused;
         public long Requests;
         public long Failures;
+
+        // Requests without a latency (RecordFailure): the slice's samples are Requests − Unmeasured, so a record with a
+        // latency pays for one request counter instead of a request counter and a sample counter.
+        public long Unmeasured;
 #pragma warning restore SA1401, CA1051
         public readonly LatencyHistogram Histogram = new();
+
+        /// <summary>Latency samples in the slice.</summary>
+        public long Samples
+        {
+            get
+            {
+                var unmeasured = Volatile.Read(ref Unmeasured);
+                return Volatile.Read(ref Requests) - unmeasured;
+            }
+        }
     }
 }

@@ -84,6 +84,12 @@ public sealed class HttpLatencyTests
 
         fake.Advance(TimeSpan.FromMinutes(1));
         Assert.Null((await reconciler.ReconcileOnceAsync(ct)).ValueOf(HttpSignalNames.LatencyP99, "http"));
+
+        // Requests after the move are stamped with the new time (the listener's clock follows the injected one), so they
+        // count in the window again instead of in the slice the first ones left.
+        await SendAsync(client, "ok", 5, ct);
+        await served.WaitForAsync(10, "10 request durations");
+        Assert.NotNull((await reconciler.ReconcileOnceAsync(ct)).ValueOf(HttpSignalNames.LatencyP99, "http"));
     }
 
     internal static Task<KestrelApp> StartAsync(Action<HttpLatencyOptions> configure, FakeTimeProvider? fake = null) =>
