@@ -3,7 +3,10 @@ using static Reconciliation.Tests.Policies.HealPolicyTests;
 
 namespace Reconciliation.Tests.Events;
 
-/// <summary>The event stream: ordered state changes; a slow subscriber never delays the loop.</summary>
+/// <summary>
+/// The event stream: ordered state changes; a subscriber that falls behind loses its oldest events (counted), and neither
+/// a subscriber that never reads nor one whose handler blocks holds up publishing.
+/// </summary>
 public sealed class ReconciliationEventsTests
 {
     private const string Signal = "test.usage";
@@ -33,25 +36,105 @@ public sealed class ReconciliationEventsTests
     }
 
     [Fact]
-    public async Task A_subscriber_that_never_reads_does_not_block_the_loop_and_counts_its_drops()
+    public void A_subscriber_that_falls_behind_keeps_the_newest_events_and_counts_each_one_dropped()
+    {
+        var events = new ReconciliationEvents();
+        using var slow = events.Subscribe(capacity: 4);
+        using var fast = events.Subscribe();
+
+        // Twenty events, none read yet: five times the slow subscriber's buffer.
+        for (var i = 0; i < 20; i++)
+        {
+            events.Publish(Event(i));
+        }
+
+        Assert.Equal(16, slow.Dropped);
+        Assert.Equal([16, 17, 18, 19], Drain(slow).Select(e => e.Attempt)); // the oldest were dropped, the newest kept in order
+        Assert.Equal(0, fast.Dropped);
+        Assert.Equal(Enumerable.Range(0, 20), Drain(fast).Select(e => e.Attempt!.Value));
+
+        // Dropping is per backlog, not for good: once read, the buffer takes new events again without drops.
+        events.Publish(Event(20));
+        Assert.Equal(16, slow.Dropped);
+        Assert.Equal([20], Drain(slow).Select(e => e.Attempt));
+    }
+
+    [Fact]
+    public async Task Publishing_never_waits_for_a_subscriber_that_never_reads_or_blocks_in_its_handler()
+    {
+        var events = new ReconciliationEvents();
+        using var neverReads = events.Subscribe(capacity: 1);
+        using var blocks = events.Subscribe(capacity: 1);
+        using var fast = events.Subscribe(capacity: 1_000);
+        using var release = new ManualResetEventSlim();
+
+        // A subscriber already waiting whose handler then blocks its thread: if the channel ran the waiting reader's
+        // continuation on the publishing thread, the first Publish would never return.
+        var handler = blocks.Reader.WaitToReadAsync(TestContext.Current.CancellationToken).AsTask()
+            .ContinueWith(_ => release.Wait(TestContext.Current.CancellationToken), TestContext.Current.CancellationToken, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
+        {
+            var publisher = Task.Factory.StartNew(
+                () =>
+                {
+                    for (var i = 0; i < 1_000; i++)
+                    {
+                        events.Publish(Event(i));
+                    }
+                },
+                TestContext.Current.CancellationToken,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
+            await publisher.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await handler.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        Assert.Equal(1_000, Drain(fast).Count);
+        Assert.Equal(999, neverReads.Dropped);
+        Assert.Equal(999, Drain(neverReads).Single().Attempt);
+        Assert.Equal(999, blocks.Dropped);
+    }
+
+    [Fact]
+    public async Task A_subscriber_whose_handler_blocks_does_not_hold_up_the_loop()
     {
         var probe = new TestProbe("db", Signal);
         await using var harness = Build(probe, [], _ => { });
-        using var slow = harness.Events.Subscribe(capacity: 4);
+        using var blocked = harness.Events.Subscribe(capacity: 4);
         using var fast = harness.Events.Subscribe();
+        using var release = new ManualResetEventSlim();
+        var handler = blocked.Reader.WaitToReadAsync(TestContext.Current.CancellationToken).AsTask()
+            .ContinueWith(_ => release.Wait(TestContext.Current.CancellationToken), TestContext.Current.CancellationToken, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
-        await harness.TickAsync();
-        for (var i = 0; i < 20; i++)
+        try
         {
-            probe.Set(i % 2 == 0 ? 0.9 : 0.1); // opens, closes, opens...: 20 events
-            await harness.NextTickAsync().WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+            // The ticks run on a thread of their own: were the handler run on the publishing thread, they would block there
+            // and this test would fail at the deadline instead of hanging.
+            var ticking = Task.Run(
+                async () =>
+                {
+                    await harness.TickAsync();
+                    for (var i = 0; i < 20; i++)
+                    {
+                        probe.Set(i % 2 == 0 ? 0.9 : 0.1); // opens, closes, opens...: 20 events
+                        await harness.NextTickAsync();
+                    }
+                },
+                TestContext.Current.CancellationToken);
+            await ticking.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        }
+        finally
+        {
+            release.Set();
         }
 
+        await handler.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
         Assert.Equal(20, Drain(fast).Count);
-        Assert.Equal(16, slow.Dropped);
-        var kept = Drain(slow);
-        Assert.Equal(4, kept.Count);
-        Assert.Equal(harness.Time.GetUtcNow(), kept[^1].Timestamp); // the oldest were dropped, the newest kept
+        Assert.Equal(16, blocked.Dropped);
     }
 
     [Fact]
@@ -68,4 +151,14 @@ public sealed class ReconciliationEventsTests
         await subscription.Reader.Completion.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
         Assert.False(subscription.Reader.TryRead(out _));
     }
+
+    private static ReconciliationEvent Event(int n) => new()
+    {
+        Kind = ReconciliationEventKind.ViolationOpened,
+        Timestamp = At(n),
+        Rule = "r",
+        Signal = Signal,
+        Resource = "db",
+        Attempt = n,
+    };
 }
