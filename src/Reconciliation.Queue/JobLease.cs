@@ -8,7 +8,8 @@ namespace Reconciliation.Queue;
 /// </summary>
 public sealed class JobLease
 {
-    internal JobLease(string queue, long id, Guid token, int attempt, int maxAttempts, string payload, DateTimeOffset enqueuedAt, DateTimeOffset leasedUntil)
+    internal JobLease(string queue, long id, Guid token, int attempt, int maxAttempts, string payload, DateTimeOffset enqueuedAt, DateTimeOffset leasedUntil,
+        string kind = "", short priority = 0)
     {
         Queue = queue;
         Id = id;
@@ -18,6 +19,8 @@ public sealed class JobLease
         Payload = payload;
         EnqueuedAt = enqueuedAt;
         LeasedUntil = leasedUntil;
+        Kind = kind;
+        Priority = priority;
     }
 
     /// <summary>The queue's name.</summary>
@@ -43,6 +46,12 @@ public sealed class JobLease
 
     /// <summary>When the lease expires unless heartbeated (database clock, as of the dequeue).</summary>
     public DateTimeOffset LeasedUntil { get; }
+
+    /// <summary>The job's kind (which payload type's worker runs it).</summary>
+    public string Kind { get; }
+
+    /// <summary>The job's priority (lower runs first).</summary>
+    public short Priority { get; }
 
     /// <summary>Reads the payload as <typeparamref name="T"/>.</summary>
     /// <exception cref="JsonException">The payload is not a <typeparamref name="T"/>.</exception>

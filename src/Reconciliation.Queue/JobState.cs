@@ -14,4 +14,7 @@ public enum JobState
 
     /// <summary>Dead-lettered: out of attempts, or its payload could not be read. Kept, never purged; requeueable.</summary>
     Dead,
+
+    /// <summary>Cancelled (<see cref="IJobQueue.CancelAsync"/>) while pending or running. Final; purged with completed jobs.</summary>
+    Cancelled,
 }

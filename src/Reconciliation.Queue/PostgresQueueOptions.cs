@@ -31,6 +31,18 @@ public sealed class PostgresQueueOptions
     /// <summary>The default number of rows one purge or requeue statement touches: 1,000.</summary>
     public const int DefaultBatchSize = 1000;
 
+    /// <summary>The default retry jitter: 0.1 (each retry delay is scaled by a random factor in 0.9..1.1).</summary>
+    public const double DefaultRetryJitter = 0.1;
+
+    /// <summary>The default number of releases (shutdown with the job unfinished) that do not count as an attempt: 3.</summary>
+    public const int DefaultFreeReleases = 3;
+
+    /// <summary>The default number of errors kept per job: 10.</summary>
+    public const int DefaultErrorHistory = 10;
+
+    /// <summary>The default time between two rescues of expired leases: 15 seconds.</summary>
+    public static readonly TimeSpan DefaultRescueInterval = TimeSpan.FromSeconds(15);
+
     /// <summary>The default time between two retention purges: 10 minutes.</summary>
     public static readonly TimeSpan DefaultRetentionInterval = TimeSpan.FromMinutes(10);
 
@@ -68,8 +80,46 @@ public sealed class PostgresQueueOptions
     public TimeSpan MaxRetryBackoff { get; set; } = DefaultMaxRetryBackoff;
 
     /// <summary>
+    /// How much each retry delay is randomly spread, as a fraction: the delay is scaled by a factor drawn uniformly from
+    /// <c>1 - RetryJitter .. 1 + RetryJitter</c>, so jobs that failed together do not retry together. 0 turns it off.
+    /// Default 0.1; range 0..1.
+    /// </summary>
+    public double RetryJitter { get; set; } = DefaultRetryJitter;
+
+    /// <summary>
+    /// Releases (a worker shut down before the job finished) that do not count as an attempt; every later release counts,
+    /// so a job that always outlives the shutdown grace ends in dead instead of looping across deploys. Default 3.
+    /// </summary>
+    public int FreeReleases { get; set; } = DefaultFreeReleases;
+
+    /// <summary>How many errors each job keeps (the newest; each passed through <see cref="SecretScrubber.Scrub"/>). Default 10; range 1..100.</summary>
+    public int ErrorHistory { get; set; } = DefaultErrorHistory;
+
+    /// <summary>
+    /// How often each process running the queue's rescue (every process that registers the queue) looks for jobs whose
+    /// lease expired (a killed worker) and puts them back, at most <see cref="BatchSize"/> per statement, with
+    /// <c>FOR UPDATE SKIP LOCKED</c> so replicas never contend. Default 15 seconds.
+    /// </summary>
+    public TimeSpan RescueInterval { get; set; } = DefaultRescueInterval;
+
+    /// <summary>Rescue expired leases on <see cref="RescueInterval"/> without any rule configured. Default true.</summary>
+    public bool Rescue { get; set; } = true;
+
+    /// <summary>
+    /// The most jobs of this queue running at once across every worker and replica. Default <see langword="null"/>: no
+    /// global limit (each worker's <c>Concurrency</c> still applies). When set, dequeues take turns under an advisory lock.
+    /// </summary>
+    public int? GlobalConcurrency { get; set; }
+
+    /// <summary>
+    /// Wake idle workers with <c>pg_notify</c> at enqueue (delivered at commit) and one <c>LISTEN</c> connection per
+    /// process; workers still poll every <c>PollInterval</c> as a fallback. Default true.
+    /// </summary>
+    public bool Notify { get; set; } = true;
+
+    /// <summary>
     /// How long completed jobs are kept before the retention service purges them. Default <see langword="null"/>:
-    /// kept forever. Dead jobs are never purged.
+    /// kept forever. Cancelled jobs are purged with them; dead jobs are never purged.
     /// </summary>
     public TimeSpan? Retention { get; set; }
 

@@ -65,6 +65,27 @@ internal sealed class PostgresQueueOptionsValidator(string queueName) : IValidat
             errors.Add($"{root}:BatchSize must be at least 1 (was {options.BatchSize.ToString(CultureInfo.InvariantCulture)}).");
         }
 
+        if (options.RetryJitter is < 0 or > 1 || double.IsNaN(options.RetryJitter))
+        {
+            errors.Add($"{root}:RetryJitter must be between 0 and 1 (was {options.RetryJitter.ToString(CultureInfo.InvariantCulture)}).");
+        }
+
+        if (options.FreeReleases < 0)
+        {
+            errors.Add($"{root}:FreeReleases must be at least 0 (was {options.FreeReleases.ToString(CultureInfo.InvariantCulture)}).");
+        }
+
+        if (options.ErrorHistory is < 1 or > 100)
+        {
+            errors.Add($"{root}:ErrorHistory must be between 1 and 100 (was {options.ErrorHistory.ToString(CultureInfo.InvariantCulture)}).");
+        }
+
+        Positive(errors, $"{root}:RescueInterval", options.RescueInterval);
+        if (options.GlobalConcurrency is < 1)
+        {
+            errors.Add($"{root}:GlobalConcurrency must be at least 1 when set (was {options.GlobalConcurrency.Value.ToString(CultureInfo.InvariantCulture)}).");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -7,7 +7,8 @@ namespace Reconciliation.Queue;
 /// <c>queue.requeue-stuck</c>: stuck jobs (leased past the visibility timeout, or not heartbeated within the heartbeat
 /// timeout) go back to pending with attempts + 1 and their lease cleared, so another worker takes them; a job with no
 /// attempts left is dead-lettered instead of looping. Not destructive: the old holder's token stops working, so it can
-/// no longer complete the job, and the job runs again (at-least-once).
+/// no longer complete the job, and the job runs again (at-least-once). The built-in rescue does the same on its own; this healer
+/// forces it now, touching at most the policy's <c>MaxTargets</c> jobs.
 /// </summary>
 internal sealed class RequeueStuckHealer(PostgresJobQueue queue, ILogger logger) : IHealer
 {
@@ -25,13 +26,16 @@ internal sealed class RequeueStuckHealer(PostgresJobQueue queue, ILogger logger)
 
     public async ValueTask<HealOutcome> HealAsync(HealContext context, CancellationToken cancellationToken)
     {
-        var (requeued, dead) = await queue.RequeueStuckAsync(cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(context);
+        var cap = context.MaxTargets ?? int.MaxValue;
+        var (requeued, dead) = await queue.RequeueStuckAsync(cap, cancellationToken).ConfigureAwait(false);
         if (requeued + dead == 0)
         {
             return HealOutcome.Skipped("no stuck job found (they were completed or requeued meanwhile)");
         }
 
         Log.StuckRequeued(logger, queue.Name, requeued, dead);
-        return HealOutcome.Healed($"requeued {requeued} stuck job(s), dead-lettered {dead}");
+        var bound = requeued + dead >= cap ? $" (capped at MaxTargets = {cap}; more stuck jobs may remain for the next heal)" : string.Empty;
+        return HealOutcome.Healed($"requeued {requeued} stuck job(s), dead-lettered {dead}{bound}");
     }
 }

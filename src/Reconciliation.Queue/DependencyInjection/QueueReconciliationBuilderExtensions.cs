@@ -5,7 +5,10 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using System.Diagnostics.Metrics;
 using Reconciliation.Queue;
+using Reconciliation.Queue.Notifications;
+using Reconciliation.Queue.Telemetry;
 using Reconciliation.Queue.Workers;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -91,6 +94,7 @@ public static class QueueReconciliationBuilderExtensions
             .Validate(o => o.PollInterval > TimeSpan.Zero, $"{what}: PollInterval must be positive.")
             .Validate(o => o.ErrorDelay > TimeSpan.Zero, $"{what}: ErrorDelay must be positive.")
             .Validate(o => o.HeartbeatInterval is null || o.HeartbeatInterval > TimeSpan.Zero, $"{what}: HeartbeatInterval must be positive.")
+            .Validate(o => o.Prefetch is null or >= 0, $"{what}: Prefetch must be at least 0.")
             .ValidateOnStart();
 
         services.TryAddScoped<THandler>();
@@ -99,7 +103,9 @@ public static class QueueReconciliationBuilderExtensions
             sp.GetRequiredService<IServiceScopeFactory>(),
             sp.GetRequiredService<IOptionsMonitor<QueueWorkerOptions>>().Get(workerName),
             sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            Loggers(sp).CreateLogger(typeof(QueueWorker<,>).Namespace + ".QueueWorker")));
+            Loggers(sp).CreateLogger(typeof(QueueWorker<,>).Namespace + ".QueueWorker"),
+            sp.GetRequiredService<QueueListenerHub>().For(GetQueue(sp, queueName).DataSource),
+            sp.GetRequiredService<QueueMetrics>()));
         return builder;
     }
 
@@ -116,12 +122,16 @@ public static class QueueReconciliationBuilderExtensions
         options.ValidateOnStart();
         services.AddSingleton<IValidateOptions<PostgresQueueOptions>>(new PostgresQueueOptionsValidator(name));
         services.TryAddSingleton<IJobQueueFactory, JobQueueFactory>();
+        services.TryAddSingleton(sp => new QueueListenerHub(sp.GetService<TimeProvider>() ?? TimeProvider.System, Loggers(sp)));
+        services.TryAddSingleton(sp => new QueueMetrics(sp.GetService<IMeterFactory>()));
         services.AddKeyedSingleton(name, (sp, _) => CreateQueue(sp, name));
         services.AddKeyedSingleton<IJobQueue>(name, (sp, _) => sp.GetRequiredKeyedService<PostgresJobQueue>(name));
 
         builder.AddProbe(sp => new QueueProbe(GetQueue(sp, name)));
         builder.AddHealer(sp => new RequeueStuckHealer(GetQueue(sp, name), Loggers(sp).CreateLogger<RequeueStuckHealer>()));
         builder.AddHealer(sp => new DeadLetterHealer(GetQueue(sp, name), Loggers(sp).CreateLogger<DeadLetterHealer>()));
+        services.AddSingleton<IHostedService>(sp => new QueueRescueService(GetQueue(sp, name),
+            sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<QueueMetrics>(), Loggers(sp).CreateLogger<QueueRescueService>()));
         services.AddSingleton<IHostedService>(sp => new QueueRetentionService(GetQueue(sp, name),
             sp.GetService<TimeProvider>() ?? TimeProvider.System, Loggers(sp).CreateLogger<QueueRetentionService>()));
         return options;

@@ -55,4 +55,22 @@ internal static partial class Log
 
     [LoggerMessage(316, LogLevel.Warning, "Queue {Queue}: purge of completed jobs failed: {Reason}", EventName = "QueuePurgeFailed")]
     public static partial void PurgeFailed(ILogger logger, string queue, string reason);
+
+    [LoggerMessage(317, LogLevel.Warning, "Queue listener: the LISTEN connection is lost, reconnecting (workers poll meanwhile): {Reason}", EventName = "QueueListenerLost")]
+    public static partial void ListenerLost(ILogger logger, string reason);
+
+    [LoggerMessage(318, LogLevel.Information, "Queue listener: listening again", EventName = "QueueListenerRecovered")]
+    public static partial void ListenerRecovered(ILogger logger);
+
+    [LoggerMessage(319, LogLevel.Warning, "Queue {Queue}: rescued {Requeued} job(s) whose lease expired (a worker died or stalled), dead-lettered {Dead} with no attempts left", EventName = "QueueLeasesRescued")]
+    public static partial void Rescued(ILogger logger, string queue, long requeued, long dead);
+
+    [LoggerMessage(320, LogLevel.Warning, "Queue {Queue}: rescue of expired leases failed (retried next interval): {Reason}", EventName = "QueueRescueFailed")]
+    public static partial void RescueFailed(ILogger logger, string queue, string reason);
+
+    [LoggerMessage(321, LogLevel.Information, "Queue {Queue}: job {JobId} was cancelled; its handler is cancelled", EventName = "QueueJobCancelled")]
+    public static partial void JobCancelled(ILogger logger, string queue, long jobId);
+
+    [LoggerMessage(322, LogLevel.Warning, "Queue {Queue}: recurring job {Name} could not enqueue its slot {Slot} (retried at the next slot): {Reason}", EventName = "QueueRecurringFailed")]
+    public static partial void RecurringFailed(ILogger logger, string queue, string name, DateTimeOffset slot, string reason);
 }

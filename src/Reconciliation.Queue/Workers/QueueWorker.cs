@@ -1,38 +1,65 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Reconciliation.Queue.Notifications;
 using Reconciliation.Queue.Telemetry;
 
 namespace Reconciliation.Queue.Workers;
 
 /// <summary>
-/// Runs the jobs of one queue with <typeparamref name="THandler"/>: leases at most as many jobs as it has free slots,
-/// heartbeats each running job, completes or fails it by its lease token and checks the answer. On shutdown it stops
-/// taking jobs, lets running ones finish until the host's shutdown token fires, then releases the leases of the rest.
+/// Runs the jobs of one queue with <typeparamref name="THandler"/>. One fetch loop leases a batch of jobs of its kind per
+/// round trip (up to <see cref="QueueWorkerOptions.Concurrency"/> + <see cref="QueueWorkerOptions.Prefetch"/> held at once),
+/// <see cref="QueueWorkerOptions.Concurrency"/> runners run them, one heartbeat statement per interval extends every lease
+/// held, and completions are flushed in one statement per batch. Idle, it waits for a notification (or the poll interval).
+/// On shutdown it stops taking jobs, hands prefetched ones back, lets running ones finish until the host's shutdown token
+/// fires, then releases the leases of the rest.
 /// </summary>
-internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposable
+internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposable, IQueueSignal
     where THandler : class, IJobHandler<TPayload>
 {
+    private const int MaxCompletionBatch = 1000;
+
     private readonly PostgresJobQueue _queue;
     private readonly IServiceScopeFactory _scopes;
     private readonly QueueWorkerOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly QueueListener? _listener;
+    private readonly QueueMetrics _metrics;
     private readonly TimeSpan _heartbeat;
+    private readonly string _kind = JobKind.Of<TPayload>();
+    private readonly string[] _kinds;
+    private readonly JsonSerializerOptions _json;
+    private readonly int _capacity;
     private readonly CancellationTokenSource _stopTaking = new();
     private readonly CancellationTokenSource _hardStop = new();
-    private readonly ConcurrentDictionary<long, (JobLease Lease, Task Run)> _running = new();
-    private readonly SemaphoreSlim _slots;
-    private Task? _loop;
+    private readonly CancellationTokenSource _stopHeartbeat = new();
+    private readonly ConcurrentDictionary<long, Held> _held = new();
+    private readonly Channel<Held> _buffer = Channel.CreateUnbounded<Held>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly Channel<Held> _completions = Channel.CreateUnbounded<Held>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly AsyncSignal _work = new();
+    private readonly AsyncSignal _room = new();
+    private IDisposable? _subscription;
+    private Task? _fetch;
+    private Task[] _runners = [];
+    private Task? _heartbeats;
+    private Task? _completer;
 
-    public QueueWorker(PostgresJobQueue queue, IServiceScopeFactory scopes, QueueWorkerOptions options, TimeProvider timeProvider, ILogger logger)
+    public QueueWorker(PostgresJobQueue queue, IServiceScopeFactory scopes, QueueWorkerOptions options, TimeProvider timeProvider, ILogger logger,
+        QueueListener? listener = null, QueueMetrics? metrics = null)
     {
         _queue = queue;
         _scopes = scopes;
         _options = options;
         _time = timeProvider;
         _logger = logger;
+        _listener = queue.Options.Notify ? listener : null;
+        _metrics = metrics ?? new QueueMetrics(null);
+        _kinds = [_kind];
         _heartbeat = options.HeartbeatInterval ?? queue.Options.VisibilityTimeout / 3;
         var bound = queue.Options.HeartbeatTimeout is { } timeout && timeout < queue.Options.VisibilityTimeout ? timeout : queue.Options.VisibilityTimeout;
         if (_heartbeat >= bound)
@@ -43,42 +70,69 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
                 + $"{(bound == queue.Options.VisibilityTimeout ? "VisibilityTimeout" : "HeartbeatTimeout")} ({bound}); set QueueWorkerOptions.HeartbeatInterval well below it.");
         }
 
-        _slots = new SemaphoreSlim(options.Concurrency, options.Concurrency);
+        // A payload of another shape must fail to read, not arrive with default values: unknown members and missing
+        // constructor parameters are errors.
+        _json = new JsonSerializerOptions(queue.SerializerOptions)
+        {
+            UnmappedMemberHandling = options.StrictPayloads ? JsonUnmappedMemberHandling.Disallow : queue.SerializerOptions.UnmappedMemberHandling,
+            RespectRequiredConstructorParameters = options.StrictPayloads || queue.SerializerOptions.RespectRequiredConstructorParameters,
+            RespectNullableAnnotations = options.StrictPayloads || queue.SerializerOptions.RespectNullableAnnotations,
+        };
+        _capacity = options.Concurrency + (options.Prefetch ?? options.Concurrency);
     }
 
     /// <summary>Jobs running now (for tests and diagnostics).</summary>
-    internal int RunningCount => _running.Count;
+    internal int RunningCount => _held.Values.Count(h => h.Started);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         Log.WorkerStarted(_logger, _queue.Name, typeof(THandler).Name, _options.Concurrency);
-        _loop = Task.Run(LoopAsync, CancellationToken.None);
+        _subscription = _listener?.Subscribe(_queue.NotifyPayload, this);
+        _runners = Enumerable.Range(0, _options.Concurrency).Select(_ => Task.Run(RunnerAsync, CancellationToken.None)).ToArray();
+        _heartbeats = Task.Run(HeartbeatLoopAsync, CancellationToken.None);
+        _completer = Task.Run(CompleterAsync, CancellationToken.None);
+        _fetch = Task.Run(FetchLoopAsync, CancellationToken.None);
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        // 1. Stop taking jobs.
+        // 1. Stop taking jobs; prefetched ones go back (the runners hand them back as they read them).
         await _stopTaking.CancelAsync().ConfigureAwait(false);
-        if (_loop is not null)
+        _subscription?.Dispose();
+        if (_fetch is not null)
         {
-            await _loop.ConfigureAwait(false);
+            await _fetch.ConfigureAwait(false);
         }
 
+        _buffer.Writer.TryComplete();
+
         // 2. Let running jobs finish while the host allows.
-        var running = _running.Values.Select(r => r.Run).ToArray();
         try
         {
-            await Task.WhenAll(running).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Task.WhenAll(_runners).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // 3. Out of time: cancel the handlers and give their jobs back now, without waiting for handlers that
             // ignore their token. A handler that still finishes later is rejected by its stale token.
-            var left = _running.Values.ToArray();
+            var left = _held.Values.Where(h => !h.Completing).ToArray();
             Log.ReleasingLeases(_logger, _queue.Name, left.Length);
             await _hardStop.CancelAsync().ConfigureAwait(false);
-            await Task.WhenAll(left.Select(r => ReleaseAsync(r.Lease))).ConfigureAwait(false);
+            await Task.WhenAll(left.Select(h => GiveBackAsync(h))).ConfigureAwait(false);
+        }
+
+        // 4. Flush the completions still queued, then stop heartbeating.
+        _completions.Writer.TryComplete();
+        if (_completer is not null)
+        {
+            await _completer.ConfigureAwait(false);
+        }
+
+        await _stopHeartbeat.CancelAsync().ConfigureAwait(false);
+        if (_heartbeats is not null)
+        {
+            await _heartbeats.ConfigureAwait(false);
         }
 
         Log.WorkerStopped(_logger, _queue.Name, typeof(THandler).Name);
@@ -86,29 +140,43 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
 
     public void Dispose()
     {
+        _subscription?.Dispose();
         _stopTaking.Dispose();
         _hardStop.Dispose();
-        _slots.Dispose();
+        _stopHeartbeat.Dispose();
     }
 
-    private async Task LoopAsync()
+    void IQueueSignal.Wake() => _work.Set();
+
+    void IQueueSignal.Cancelled(long jobId)
+    {
+        if (_held.TryGetValue(jobId, out var held) && !held.Completing)
+        {
+            Log.JobCancelled(_logger, _queue.Name, jobId);
+            held.LoseLease(cancelled: true);
+        }
+    }
+
+    private async Task FetchLoopAsync()
     {
         var stopping = _stopTaking.Token;
         var failing = false;
         while (!stopping.IsCancellationRequested)
         {
-            var free = 0;
             try
             {
-                await _slots.WaitAsync(stopping).ConfigureAwait(false);
-                free = 1;
-                while (free < _options.Concurrency && _slots.Wait(0))
+                _room.Reset();
+                var room = _capacity - _held.Count;
+                if (room <= 0)
                 {
-                    free++;
+                    await _room.WaitAsync(null, _time, stopping).ConfigureAwait(false);
+                    continue;
                 }
 
+                _work.Reset();
+
                 // Not cancelled by the stop signal: a dequeue cut off after its commit would strand the leases it took.
-                var leases = await _queue.DequeueAsync(free, _hardStop.Token).ConfigureAwait(false);
+                var leases = await _queue.DequeueAsync(room, _kinds, _hardStop.Token).ConfigureAwait(false);
                 if (failing)
                 {
                     failing = false;
@@ -117,19 +185,15 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
 
                 foreach (var lease in leases)
                 {
-                    free--;
-                    Start(lease);
+                    var held = new Held(lease, _hardStop.Token);
+                    _held[lease.Id] = held;
+                    _buffer.Writer.TryWrite(held);
                 }
 
-                if (free > 0)
+                if (leases.Count < room)
                 {
-                    _slots.Release(free);
-                    free = 0;
-                }
-
-                if (leases.Count == 0)
-                {
-                    await Task.Delay(_options.PollInterval, _time, stopping).ConfigureAwait(false);
+                    // Fewer due jobs than room: the queue is drained for now. Sleep until a notification or the poll interval.
+                    await _work.WaitAsync(_options.PollInterval, _time, stopping).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -138,11 +202,6 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
             }
             catch (Exception e)
             {
-                if (free > 0)
-                {
-                    _slots.Release(free);
-                }
-
                 if (!failing)
                 {
                     // One line per outage, not one per retry.
@@ -162,60 +221,50 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
         }
     }
 
-    private void Start(JobLease lease)
+    private async Task RunnerAsync()
     {
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var run = Task.Run(async () =>
+        await foreach (var held in _buffer.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            // Registered before it runs, so StopAsync always sees it.
-            await gate.Task.ConfigureAwait(false);
-            try
+            if (held.Lost)
             {
-                await RunAsync(lease).ConfigureAwait(false);
+                Forget(held); // cancelled or requeued while it waited here
             }
-            finally
+            else if (_stopTaking.IsCancellationRequested)
             {
-                _running.TryRemove(lease.Id, out _);
-                ReleaseSlot();
+                await GiveBackAsync(held).ConfigureAwait(false); // prefetched, never started: not a counted release
             }
-        });
-        _running[lease.Id] = (lease, run);
-        gate.SetResult();
+            else
+            {
+                await RunAsync(held).ConfigureAwait(false);
+            }
+        }
     }
 
-    private async Task RunAsync(JobLease lease)
+    private async Task RunAsync(Held held)
     {
-        using var jobCancel = CancellationTokenSource.CreateLinkedTokenSource(_hardStop.Token);
-        using var heartbeatStop = new CancellationTokenSource();
-        var leaseLost = new LeaseFlag();
-        var heartbeat = HeartbeatAsync(lease, jobCancel, leaseLost, heartbeatStop.Token);
-
-        // The heartbeat stops before the job is settled: a heartbeat racing the completion would find the job
-        // completed and report a lost lease that was not lost.
-        async Task StopHeartbeatAsync()
-        {
-            await heartbeatStop.CancelAsync().ConfigureAwait(false);
-            await heartbeat.ConfigureAwait(false);
-        }
-
+        var lease = held.Lease;
+        held.Started = true;
+        var started = _time.GetTimestamp();
+        var settled = false;
+        string outcome = "completed";
         try
         {
             TPayload payload;
             try
             {
-                payload = lease.Deserialize<TPayload>(_queue.SerializerOptions);
+                payload = lease.Deserialize<TPayload>(_json);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // It will never deserialize (a wrong shape, or a converter that throws): retrying would only loop.
                 // Dead-letter it with the reason.
-                var reason = $"payload cannot be deserialized as {typeof(TPayload).Name}: {e.Message}";
-                await StopHeartbeatAsync().ConfigureAwait(false);
+                outcome = "dead_lettered";
+                var reason = $"payload cannot be deserialized as {typeof(TPayload).Name} (kind {lease.Kind}): {e.Message}";
                 await SettleAsync(lease, "dead-letter", async () =>
                 {
                     if (await _queue.DeadLetterAsync(lease, reason, CancellationToken.None).ConfigureAwait(false))
                     {
-                        Log.DeadLettered(_logger, _queue.Name, lease.Id, lease.Attempt, reason);
+                        Log.DeadLettered(_logger, _queue.Name, lease.Id, lease.Attempt, SecretScrubber.Scrub(reason));
                     }
                 }).ConfigureAwait(false);
                 return;
@@ -229,12 +278,19 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
                 await using (scope.ConfigureAwait(false))
                 {
                     var handler = scope.ServiceProvider.GetRequiredService<THandler>();
-                    await handler.HandleAsync(job, jobCancel.Token).ConfigureAwait(false);
+                    await handler.HandleAsync(job, held.Token).ConfigureAwait(false);
                 }
             }
-            catch (OperationCanceledException) when (jobCancel.IsCancellationRequested)
+            catch (OperationCanceledException) when (held.Token.IsCancellationRequested)
             {
-                // Lease lost (someone else owns the job) or shutdown (StopAsync releases the lease): nothing to settle here.
+                // Lease lost or job cancelled (someone else owns it, or no one should run it), or shutdown (StopAsync
+                // releases the lease): nothing to settle here.
+                outcome = held.Cancelled ? "cancelled" : held.Lost ? "lease_lost" : "released";
+                if (!held.Lost)
+                {
+                    settled = true; // StopAsync gives it back
+                }
+
                 return;
             }
             catch (Exception e)
@@ -242,30 +298,37 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
                 failure = e;
             }
 
-            await StopHeartbeatAsync().ConfigureAwait(false);
             if (_options.SimulateCrash?.Invoke(lease) == true)
             {
-                // The process "died" here: no settle, no more heartbeats.
+                // The process "died" here: no settle, and its lease is no longer heartbeated.
+                outcome = "crashed";
                 return;
             }
 
             if (failure is null)
             {
-                if (!job.IsCompleted)
+                if (!job.IsCompleted && !held.Lost)
                 {
-                    await SettleAsync(lease, "complete", async () =>
+                    // Flushed with other completions in one statement; the lease stays heartbeated until then.
+                    held.Completing = true;
+                    held.Elapsed = _time.GetElapsedTime(started);
+                    if (_completions.Writer.TryWrite(held))
                     {
-                        // The answer is the point: false means the job was requeued and is not completed by us.
-                        if (!await _queue.CompleteAsync(lease, CancellationToken.None).ConfigureAwait(false))
-                        {
-                            Log.CompletionRejected(_logger, _queue.Name, lease.Id);
-                        }
-                    }).ConfigureAwait(false);
+                        settled = true;
+                        return;
+                    }
+
+                    await SettleAsync(lease, "complete", () => CompleteOneAsync(held)).ConfigureAwait(false);
+                }
+                else if (held.Lost)
+                {
+                    outcome = held.Cancelled ? "cancelled" : "lease_lost";
                 }
 
                 return;
             }
 
+            outcome = "failed";
             var error = SecretScrubber.Describe(failure);
             await SettleAsync(lease, "fail", async () =>
             {
@@ -275,9 +338,11 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
                         Log.RetryScheduled(_logger, _queue.Name, lease.Id, lease.Attempt, lease.MaxAttempts, error);
                         break;
                     case JobFailResult.DeadLettered:
+                        outcome = "dead_lettered";
                         Log.DeadLettered(_logger, _queue.Name, lease.Id, lease.Attempt, error);
                         break;
                     default:
+                        outcome = held.Cancelled ? "cancelled" : "lease_lost";
                         Log.FailureRejected(_logger, _queue.Name, lease.Id);
                         break;
                 }
@@ -285,53 +350,127 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
         }
         finally
         {
-            await StopHeartbeatAsync().ConfigureAwait(false);
-            if (leaseLost.Value)
+            if (!settled)
             {
-                Log.LeaseLost(_logger, _queue.Name, lease.Id);
+                _metrics.Ran(_queue.Name, lease.Kind, outcome, _time.GetElapsedTime(started));
+                if (held.Lost && !held.Cancelled)
+                {
+                    Log.LeaseLost(_logger, _queue.Name, lease.Id);
+                }
+
+                Forget(held);
             }
         }
     }
 
-    private void ReleaseSlot()
+    private async Task CompleteOneAsync(Held held)
     {
-        try
+        // The answer is the point: false means the job was requeued or cancelled and is not completed by us.
+        if (!await _queue.CompleteAsync(held.Lease, CancellationToken.None).ConfigureAwait(false))
         {
-            _slots.Release();
-        }
-        catch (ObjectDisposedException)
-        {
-            // A handler that ignored shutdown finished after the worker was disposed: nothing left to free.
+            Log.CompletionRejected(_logger, _queue.Name, held.Lease.Id);
         }
     }
 
-    private async Task HeartbeatAsync(JobLease lease, CancellationTokenSource jobCancel, LeaseFlag leaseLost, CancellationToken stop)
+    private async Task CompleterAsync()
+    {
+        var batch = new List<Held>(64);
+        var leases = new List<JobLease>(64);
+        while (await _completions.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            leases.Clear();
+            while (batch.Count < MaxCompletionBatch && _completions.Reader.TryRead(out var held))
+            {
+                batch.Add(held);
+                leases.Add(held.Lease);
+            }
+
+            try
+            {
+                var completed = await _queue.CompleteManyAsync(leases, CancellationToken.None).ConfigureAwait(false);
+                var done = completed.Count == batch.Count ? null : completed.ToHashSet();
+                foreach (var held in batch)
+                {
+                    var ok = done is null || done.Contains(held.Lease.Id);
+                    if (!ok)
+                    {
+                        // Requeued or cancelled meanwhile: its new holder (or no one) settles it.
+                        Log.CompletionRejected(_logger, _queue.Name, held.Lease.Id);
+                    }
+
+                    _metrics.Ran(_queue.Name, held.Lease.Kind, ok ? "completed" : held.Cancelled ? "cancelled" : "lease_lost", held.Elapsed);
+                }
+            }
+            catch (Exception e)
+            {
+                // The database is unreachable: the leases expire and the rescue requeues the jobs (at-least-once).
+                foreach (var held in batch)
+                {
+                    Log.SettleFailed(_logger, _queue.Name, held.Lease.Id, "complete", SecretScrubber.Describe(e));
+                }
+            }
+
+            foreach (var held in batch)
+            {
+                Forget(held);
+            }
+        }
+    }
+
+    private async Task HeartbeatLoopAsync()
     {
         using var timer = new PeriodicTimer(_heartbeat, _time);
+        var stop = _stopHeartbeat.Token;
         try
         {
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
             {
+                var snapshot = _held.Values.Where(h => !h.Lost && !h.Completing).ToArray();
+                if (snapshot.Length == 0)
+                {
+                    continue;
+                }
+
                 try
                 {
-                    if (!await _queue.HeartbeatAsync(lease, stop).ConfigureAwait(false))
+                    // One statement for every lease this worker holds (a HOT update: no indexed column changes).
+                    var stillHeld = (await _queue.HeartbeatManyAsync([.. snapshot.Select(h => h.Lease)], stop).ConfigureAwait(false)).ToHashSet();
+                    foreach (var held in snapshot)
                     {
-                        // Requeued as stuck: someone else may run it now. Stop the handler; never settle it.
-                        leaseLost.Value = true;
-                        await jobCancel.CancelAsync().ConfigureAwait(false);
-                        return;
+                        // A job completed meanwhile is gone from the answer too; only a lease still in hand and not being completed is lost.
+                        if (!stillHeld.Contains(held.Lease.Id) && !held.Completing && _held.TryGetValue(held.Lease.Id, out var current) && ReferenceEquals(current, held))
+                        {
+                            // Requeued as stuck or cancelled: someone else may run it now. Stop the handler; never settle it.
+                            held.LoseLease(cancelled: false);
+                        }
                     }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     // Keep trying: the lease lasts a whole visibility timeout, several heartbeats.
-                    Log.HeartbeatFailed(_logger, _queue.Name, lease.Id, SecretScrubber.Describe(e));
+                    Log.HeartbeatFailed(_logger, _queue.Name, snapshot[0].Lease.Id, SecretScrubber.Describe(e));
                 }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            // The job is done.
+            // Stopped.
+        }
+    }
+
+    private async Task GiveBackAsync(Held held)
+    {
+        await SettleAsync(held.Lease, "release", () => _queue.ReleaseAsync(held.Lease, held.Started, CancellationToken.None)).ConfigureAwait(false);
+        Forget(held);
+    }
+
+    private void Forget(Held held)
+    {
+        if (_held.TryRemove(new KeyValuePair<long, Held>(held.Lease.Id, held)))
+        {
+            held.Dispose();
+            _room.Set();
         }
     }
 
@@ -343,18 +482,55 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // The database is unreachable: the lease expires and the healer requeues the job (at-least-once).
+            // The database is unreachable: the lease expires and the rescue requeues the job (at-least-once).
             Log.SettleFailed(_logger, _queue.Name, lease.Id, action, SecretScrubber.Describe(e));
         }
     }
 
-    private async Task ReleaseAsync(JobLease lease)
+    /// <summary>One leased job in this worker's hands: prefetched, running, or waiting for its completion to be flushed.</summary>
+    private sealed class Held(JobLease lease, CancellationToken hardStop) : IDisposable
     {
-        await SettleAsync(lease, "release", () => _queue.ReleaseAsync(lease, CancellationToken.None)).ConfigureAwait(false);
-    }
+        private readonly CancellationTokenSource _cancel = CancellationTokenSource.CreateLinkedTokenSource(hardStop);
+        private volatile bool _lost;
+        private volatile bool _cancelled;
+        private volatile bool _completing;
+        private volatile bool _started;
+        private int _disposed;
 
-    private sealed class LeaseFlag
-    {
-        public volatile bool Value;
+        public JobLease Lease { get; } = lease;
+
+        public CancellationToken Token => _cancel.Token;
+
+        public bool Lost => _lost;
+
+        public bool Cancelled => _cancelled;
+
+        public bool Completing { get => _completing; set => _completing = value; }
+
+        public bool Started { get => _started; set => _started = value; }
+
+        public TimeSpan Elapsed { get; set; }
+
+        public void LoseLease(bool cancelled)
+        {
+            _cancelled |= cancelled;
+            _lost = true;
+            try
+            {
+                _cancel.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Already finished and forgotten.
+            }
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                _cancel.Dispose();
+            }
+        }
     }
 }

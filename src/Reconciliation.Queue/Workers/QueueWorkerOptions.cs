@@ -18,7 +18,24 @@ public sealed class QueueWorkerOptions
     /// </summary>
     public int Concurrency { get; set; } = DefaultConcurrency;
 
-    /// <summary>The wait before polling again when no job is due. Default 1 second.</summary>
+    /// <summary>
+    /// Jobs leased ahead of free runners, so a runner that finishes finds the next job in memory and each round trip
+    /// leases a batch. They are heartbeated like running jobs and handed back (not counted as a release) at shutdown.
+    /// Default <see langword="null"/>: as many as <see cref="Concurrency"/>. 0 turns prefetching off.
+    /// </summary>
+    public int? Prefetch { get; set; }
+
+    /// <summary>
+    /// Read payloads strictly: a member the payload type does not have, a missing constructor parameter, or a null for a
+    /// non-nullable member makes the job a wrong-shape job, dead-lettered with the reason instead of reaching the handler
+    /// with default values. Default true.
+    /// </summary>
+    public bool StrictPayloads { get; set; } = true;
+
+    /// <summary>
+    /// The wait before looking again when no job is due, when no notification arrives first (notifications wake an idle
+    /// worker at once; this bounds the delay of scheduled and retried jobs, and of any notification lost). Default 1 second.
+    /// </summary>
     public TimeSpan PollInterval { get; set; } = DefaultPollInterval;
 
     /// <summary>How often a running job's lease is extended. Default: a third of the queue's visibility timeout.</summary>

@@ -172,6 +172,7 @@ public sealed class JobQueueTests
         {
             o.RetryBackoff = TimeSpan.FromSeconds(10);
             o.MaxRetryBackoff = TimeSpan.FromSeconds(15);
+            o.RetryJitter = 0; // exact delays here; spread is tested on its own
         });
         var id = (await queue.EnqueueAsync(new WorkItem(1, "fails"), new JobOptions { MaxAttempts = 3 }, Ct)).JobId;
 
@@ -346,13 +347,13 @@ public sealed class JobQueueTests
         var queue = TestQueue.Create(dataSource, "q_index");
         await queue.MigrateAsync(Ct);
         await dataSource.ExecuteAsync("""
-            INSERT INTO q_index (payload, max_attempts, state, completed_at, completions)
-            SELECT '{}'::jsonb, 5, 'completed', now(), 1 FROM generate_series(1, 50000);
-            INSERT INTO q_index (payload, max_attempts) SELECT '{}'::jsonb, 5 FROM generate_series(1, 10);
+            INSERT INTO q_index (kind, payload, max_attempts, state, completed_at, completions)
+            SELECT 'k', '{}'::jsonb, 5, 'completed', now(), 1 FROM generate_series(1, 50000);
+            INSERT INTO q_index (kind, payload, max_attempts) SELECT 'k', '{}'::jsonb, 5 FROM generate_series(1, 10);
             ANALYZE q_index;
             """);
         await using var command = dataSource.CreateCommand(
-            "EXPLAIN SELECT id FROM q_index WHERE state = 'pending' AND run_at <= now() AND attempts < max_attempts ORDER BY run_at, id LIMIT 8 FOR UPDATE SKIP LOCKED");
+            "EXPLAIN SELECT id FROM q_index WHERE state = 'pending' AND run_at <= now() AND attempts < max_attempts AND kind = ANY('{k}') ORDER BY priority, run_at, id LIMIT 8 FOR UPDATE SKIP LOCKED");
         var plan = new List<string>();
         await using (var reader = await command.ExecuteReaderAsync(Ct))
         {

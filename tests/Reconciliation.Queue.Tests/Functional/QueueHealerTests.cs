@@ -108,7 +108,7 @@ public sealed class QueueHealerTests
             Assert.True(await TestDatabase.EventuallyAsync(async () => await dataSource.ScalarAsync("SELECT count(*) FROM h_retention") == 0, TimeSpan.FromSeconds(20)));
 
             await AddOldCompletedAsync(15);
-            await dataSource.ExecuteAsync("INSERT INTO h_retention (payload, max_attempts, state, dead_at) VALUES ('{}', 5, 'dead', now() - interval '30 days')");
+            await dataSource.ExecuteAsync("INSERT INTO h_retention (kind, payload, max_attempts, state, dead_at) VALUES ('k', '{}', 5, 'dead', now() - interval '30 days')");
             time.Advance(TimeSpan.FromMinutes(10));
 
             Assert.True(await TestDatabase.EventuallyAsync(async () => await dataSource.ScalarAsync("SELECT count(*) FROM h_retention WHERE state = 'completed'") == 0, TimeSpan.FromSeconds(20)));

@@ -34,14 +34,18 @@ public sealed class QueueWorkerTests
         var dataSource = await Db();
         await using var host = WorkerHost.Create(dataSource, "w_poison");
         var queue = host.Queue("w_poison");
-        var wrongShape = (await queue.EnqueueAsync(new { Number = "not a number", Text = 5 }, cancellationToken: Ct)).JobId;
-        var array = (await queue.EnqueueAsync(new[] { 1, 2, 3 }, cancellationToken: Ct)).JobId;
+        // Written for WorkItem's worker (its kind), in other shapes: an older producer, a bug, a hand-made row.
+        var kind = new JobOptions { Kind = JobKind.Of<WorkItem>() };
+        var wrongShape = (await queue.EnqueueAsync(new { Number = "not a number", Text = 5 }, kind, Ct)).JobId;
+        var array = (await queue.EnqueueAsync(new[] { 1, 2, 3 }, kind, Ct)).JobId;
+        var otherRecord = (await queue.EnqueueAsync(new { OrderId = 42, Email = "a@b.c" }, kind, Ct)).JobId; // read leniently: WorkItem(0, null)
+        var missingMember = (await queue.EnqueueAsync(new { Number = 3 }, kind, Ct)).JobId;
         var good = (await queue.EnqueueAsync(new WorkItem(7, "fine"), cancellationToken: Ct)).JobId;
         await host.StartAsync();
 
         Assert.True(await TestDatabase.EventuallyAsync(async () =>
-            await dataSource.ScalarAsync("SELECT count(*) FROM w_poison WHERE state IN ('dead', 'completed')") == 3, Deadline));
-        foreach (var id in new[] { wrongShape, array })
+            await dataSource.ScalarAsync("SELECT count(*) FROM w_poison WHERE state IN ('dead', 'completed')") == 5, Deadline));
+        foreach (var id in new[] { wrongShape, array, otherRecord, missingMember })
         {
             var job = await queue.GetJobAsync(id, Ct);
             Assert.Equal(JobState.Dead, job!.State);

@@ -15,7 +15,29 @@ internal static class TestDatabase
         // RequireServer first (outside the cache) so a missing server skips, and is not cached as a failure.
         var pg = await RequireServer.PostgresAsync();
         return await Sources.GetOrAdd(scope, s => new Lazy<Task<NpgsqlDataSource>>(async () =>
-            NpgsqlDataSource.Create(await pg.CreateDatabaseAsync(s)))).Value;
+        {
+            var connectionString = await pg.CreateDatabaseAsync(s);
+            ConnectionStrings[s] = connectionString;
+            return NpgsqlDataSource.Create(connectionString);
+        })).Value;
+    }
+
+    private static readonly ConcurrentDictionary<string, string> ConnectionStrings = new(StringComparer.Ordinal);
+
+    /// <summary>A new data source on the scope's database (with its password), changed by <paramref name="configure"/>: another "process".</summary>
+    public static async Task<NpgsqlDataSource> CreateOtherAsync(string scope, Action<NpgsqlConnectionStringBuilder> configure)
+    {
+        await GetAsync(scope);
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionStrings[scope]);
+        configure(builder);
+        return NpgsqlDataSource.Create(builder.ConnectionString);
+    }
+
+    /// <summary>The scope's connection string, with its password (for child processes).</summary>
+    public static async Task<string> ConnectionStringAsync(string scope)
+    {
+        await GetAsync(scope);
+        return ConnectionStrings[scope];
     }
 
     public static async Task<long> ScalarAsync(this NpgsqlDataSource dataSource, string sql)

@@ -13,21 +13,24 @@ internal sealed class WorkerHost : IAsyncDisposable
     private readonly IHostedService[] _workers;
     private bool _stopped;
 
-    private WorkerHost(ServiceProvider provider)
+    private WorkerHost(ServiceProvider provider, bool rescue)
     {
         _provider = provider;
-        _workers = provider.GetServices<IHostedService>().Where(s => s is QueueWorker<WorkItem, ScriptedHandler>).ToArray();
+        _workers = provider.GetServices<IHostedService>().Where(s => s is QueueWorker<WorkItem, ScriptedHandler> || (rescue && s is QueueRescueService)).ToArray();
         Script = provider.GetRequiredService<HandlerScript>();
     }
 
     public HandlerScript Script { get; }
+
+    public string QueueName { get; private init; } = string.Empty;
 
     public IReadOnlyList<IHostedService> Workers => _workers;
 
     public IServiceProvider Services => _provider;
 
     public static WorkerHost Create(NpgsqlDataSource dataSource, string queue, Action<PostgresQueueOptions>? configureQueue = null,
-        Action<QueueWorkerOptions>? configureWorker = null, int workers = 1, TimeProvider? time = null, HandlerScript? script = null, bool fakeLogging = false)
+        Action<QueueWorkerOptions>? configureWorker = null, int workers = 1, TimeProvider? time = null, HandlerScript? script = null, bool fakeLogging = false,
+        bool rescue = false)
     {
         var services = new ServiceCollection();
         services.AddLogging(b =>
@@ -58,7 +61,7 @@ internal sealed class WorkerHost : IAsyncDisposable
             });
         }
 
-        return new WorkerHost(services.BuildServiceProvider());
+        return new WorkerHost(services.BuildServiceProvider(), rescue) { QueueName = queue };
     }
 
     public IJobQueue Queue(string name) => _provider.GetRequiredService<IJobQueueFactory>().GetQueue(name);
