@@ -10,6 +10,13 @@ using Reconciliation.Benchmarks.Support;
 //   --servers  also run the opt-in [Servers] category (real PostgreSQL/Redis started by Reconciliation.TestServers).
 // Without --filter every benchmark of the selected categories runs (no interactive prompt).
 // Everything else is BenchmarkDotNet's own command line (--filter, --job, --inProcess, --artifacts, --list flat, ...).
+if (args is ["queue-load", ..])
+{
+    // The queue's load command (docs/benchmarks.md, section 5): not a BenchmarkDotNet run.
+    await Reconciliation.Benchmarks.Queue.QueueLoad.RunAsync(args[1..]);
+    return;
+}
+
 var arguments = args.ToList();
 var shortMode = arguments.Remove("--short");
 var servers = arguments.Remove("--servers");

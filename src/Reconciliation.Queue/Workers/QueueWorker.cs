@@ -44,6 +44,7 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
     private readonly AsyncSignal _work = new();
     private readonly AsyncSignal _room = new();
     private IDisposable? _subscription;
+    private int _completing;
     private Task? _fetch;
     private Task[] _runners = [];
     private Task? _heartbeats;
@@ -78,7 +79,7 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
             RespectRequiredConstructorParameters = options.StrictPayloads || queue.SerializerOptions.RespectRequiredConstructorParameters,
             RespectNullableAnnotations = options.StrictPayloads || queue.SerializerOptions.RespectNullableAnnotations,
         };
-        _capacity = options.Concurrency + (options.Prefetch ?? options.Concurrency);
+        _capacity = options.Concurrency + (options.Prefetch ?? options.Concurrency * QueueWorkerOptions.DefaultPrefetchFactor);
     }
 
     /// <summary>Jobs running now (for tests and diagnostics).</summary>
@@ -166,8 +167,11 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
             try
             {
                 _room.Reset();
-                var room = _capacity - _held.Count;
-                if (room <= 0)
+
+                // Jobs whose completion is only waiting for the next flush take no room: fetching overlaps with flushing.
+                // Fetch a batch once half the room is free, or at once when the runners have nothing left to take.
+                var room = _capacity - (_held.Count - Volatile.Read(ref _completing));
+                if (room <= 0 || (room < (_capacity + 1) / 2 && _buffer.Reader.Count > 0))
                 {
                     await _room.WaitAsync(null, _time, stopping).ConfigureAwait(false);
                     continue;
@@ -235,6 +239,11 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
             }
             else
             {
+                if (_buffer.Reader.Count == 0)
+                {
+                    _room.Set(); // the runners are about to starve: fetch now
+                }
+
                 await RunAsync(held).ConfigureAwait(false);
             }
         }
@@ -311,6 +320,8 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
                 {
                     // Flushed with other completions in one statement; the lease stays heartbeated until then.
                     held.Completing = true;
+                    Interlocked.Increment(ref _completing);
+                    _room.Set();
                     held.Elapsed = _time.GetElapsedTime(started);
                     if (_completions.Writer.TryWrite(held))
                     {
@@ -469,6 +480,11 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
     {
         if (_held.TryRemove(new KeyValuePair<long, Held>(held.Lease.Id, held)))
         {
+            if (held.Completing)
+            {
+                Interlocked.Decrement(ref _completing);
+            }
+
             held.Dispose();
             _room.Set();
         }

@@ -6,6 +6,9 @@ public sealed class QueueWorkerOptions
     /// <summary>The default number of jobs one worker runs at once: 4.</summary>
     public const int DefaultConcurrency = 4;
 
+    /// <summary>The default prefetch, as a multiple of <see cref="Concurrency"/>: 3.</summary>
+    public const int DefaultPrefetchFactor = 3;
+
     /// <summary>The default wait before polling again when the queue is empty: 1 second.</summary>
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(1);
 
@@ -21,7 +24,9 @@ public sealed class QueueWorkerOptions
     /// <summary>
     /// Jobs leased ahead of free runners, so a runner that finishes finds the next job in memory and each round trip
     /// leases a batch. They are heartbeated like running jobs and handed back (not counted as a release) at shutdown.
-    /// Default <see langword="null"/>: as many as <see cref="Concurrency"/>. 0 turns prefetching off.
+    /// Default <see langword="null"/>: <see cref="DefaultPrefetchFactor"/> times <see cref="Concurrency"/> (the queue's
+    /// burn-down throughput grows with it: docs/benchmarks.md). 0 turns prefetching off: set it low when jobs are long, so
+    /// one replica does not hold leases on jobs another replica's idle workers could run now.
     /// </summary>
     public int? Prefetch { get; set; }
 
