@@ -7,7 +7,9 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using System.Diagnostics.Metrics;
 using Reconciliation.Queue;
+using Cronos;
 using Reconciliation.Queue.Notifications;
+using Reconciliation.Queue.Recurring;
 using Reconciliation.Queue.Telemetry;
 using Reconciliation.Queue.Workers;
 
@@ -106,6 +108,44 @@ public static class QueueReconciliationBuilderExtensions
             Loggers(sp).CreateLogger(typeof(QueueWorker<,>).Namespace + ".QueueWorker"),
             sp.GetRequiredService<QueueListenerHub>().For(GetQueue(sp, queueName).DataSource),
             sp.GetRequiredService<QueueMetrics>()));
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds a recurring job: at every slot of <paramref name="cron"/> one job with the payload <paramref name="payload"/>(slot)
+    /// is enqueued on queue <paramref name="queueName"/>, once per slot however many replicas register it (each replica's
+    /// scheduler enqueues the slot under the same idempotency key; the queue's unique index keeps one).
+    /// </summary>
+    /// <typeparam name="TPayload">The payload type (its worker runs the jobs).</typeparam>
+    /// <param name="builder">The reconciliation builder.</param>
+    /// <param name="queueName">A queue added with <c>AddPostgresQueue</c>.</param>
+    /// <param name="name">The recurring job's name, unique per queue (part of each slot's idempotency key).</param>
+    /// <param name="cron">A cron expression (five fields, or six with <see cref="RecurringJobOptions.IncludeSeconds"/>), parsed now.</param>
+    /// <param name="payload">Builds the payload of a slot's job from the slot's time.</param>
+    /// <param name="configure">Configures time zone, seconds, priority, attempts.</param>
+    /// <exception cref="ArgumentException">The expression does not parse (the message names the recurring job).</exception>
+    public static IReconciliationBuilder AddRecurringJob<TPayload>(this IReconciliationBuilder builder, string queueName, string name, string cron,
+        Func<DateTimeOffset, TPayload> payload, Action<RecurringJobOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(queueName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentException.ThrowIfNullOrWhiteSpace(cron);
+        ArgumentNullException.ThrowIfNull(payload);
+        var options = new RecurringJobOptions();
+        configure?.Invoke(options);
+        CronExpression expression;
+        try
+        {
+            expression = CronExpression.Parse(cron, options.IncludeSeconds ? CronFormat.IncludeSeconds : CronFormat.Standard);
+        }
+        catch (CronFormatException e)
+        {
+            throw new ArgumentException($"The recurring job '{name}' of queue '{queueName}': '{cron}' is not a valid cron expression ({e.Message}).", nameof(cron), e);
+        }
+
+        builder.Services.AddSingleton<IHostedService>(sp => new RecurringJobScheduler<TPayload>(GetQueue(sp, queueName), name, expression, payload, options,
+            sp.GetService<TimeProvider>() ?? TimeProvider.System, Loggers(sp).CreateLogger<RecurringJobScheduler<TPayload>>()));
         return builder;
     }
 
