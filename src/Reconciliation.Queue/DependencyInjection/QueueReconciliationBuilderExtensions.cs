@@ -97,6 +97,7 @@ public static class QueueReconciliationBuilderExtensions
             .Validate(o => o.ErrorDelay > TimeSpan.Zero, $"{what}: ErrorDelay must be positive.")
             .Validate(o => o.HeartbeatInterval is null || o.HeartbeatInterval > TimeSpan.Zero, $"{what}: HeartbeatInterval must be positive.")
             .Validate(o => o.Prefetch is null or >= 0, $"{what}: Prefetch must be at least 0.")
+            .Validate(o => o.PrefetchHorizon > TimeSpan.Zero, $"{what}: PrefetchHorizon must be positive.")
             .ValidateOnStart();
 
         services.TryAddScoped<THandler>();

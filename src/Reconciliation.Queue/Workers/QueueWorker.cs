@@ -34,7 +34,6 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
     private readonly string _kind = JobKind.Of<TPayload>();
     private readonly string[] _kinds;
     private readonly JsonSerializerOptions _json;
-    private readonly int _capacity;
     private readonly CancellationTokenSource _stopTaking = new();
     private readonly CancellationTokenSource _hardStop = new();
     private readonly CancellationTokenSource _stopHeartbeat = new();
@@ -45,6 +44,7 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
     private readonly AsyncSignal _room = new();
     private IDisposable? _subscription;
     private int _completing;
+    private long _averageDuration;
     private Task? _fetch;
     private Task[] _runners = [];
     private Task? _heartbeats;
@@ -79,7 +79,7 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
             RespectRequiredConstructorParameters = options.StrictPayloads || queue.SerializerOptions.RespectRequiredConstructorParameters,
             RespectNullableAnnotations = options.StrictPayloads || queue.SerializerOptions.RespectNullableAnnotations,
         };
-        _capacity = options.Concurrency + (options.Prefetch ?? options.Concurrency * QueueWorkerOptions.DefaultPrefetchFactor);
+        
     }
 
     /// <summary>Jobs running now (for tests and diagnostics).</summary>
@@ -170,8 +170,9 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
 
                 // Jobs whose completion is only waiting for the next flush take no room: fetching overlaps with flushing.
                 // Fetch a batch once half the room is free, or at once when the runners have nothing left to take.
-                var room = _capacity - (_held.Count - Volatile.Read(ref _completing));
-                if (room <= 0 || (room < (_capacity + 1) / 2 && _buffer.Reader.Count > 0))
+                var capacity = Capacity();
+                var room = capacity - (_held.Count - Volatile.Read(ref _completing));
+                if (room <= 0 || (room < (capacity + 1) / 2 && _buffer.Reader.Count > 0))
                 {
                     await _room.WaitAsync(null, _time, stopping).ConfigureAwait(false);
                     continue;
@@ -223,6 +224,39 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// How many jobs this worker may hold: its runners plus the prefetch. A fixed <see cref="QueueWorkerOptions.Prefetch"/>
+    /// is taken as is. By default the prefetch adapts to how long jobs take: enough for the runners to stay busy for
+    /// <see cref="QueueWorkerOptions.PrefetchHorizon"/> (so no-op jobs come in large batches), and none for jobs that take
+    /// longer than that (so one replica does not sit on long jobs that another replica's idle runners could start now).
+    /// </summary>
+    private int Capacity()
+    {
+        var concurrency = _options.Concurrency;
+        if (_options.Prefetch is { } fixedPrefetch)
+        {
+            return concurrency + fixedPrefetch;
+        }
+
+        var average = Volatile.Read(ref _averageDuration);
+        if (average <= 0)
+        {
+            return concurrency * 2; // nothing measured yet
+        }
+
+        var perRunner = _options.PrefetchHorizon.TotalSeconds * _time.TimestampFrequency / average;
+        return concurrency + (int)Math.Clamp(concurrency * perRunner, 0, concurrency * QueueWorkerOptions.MaxPrefetchFactor);
+    }
+
+    private void Measure(long started)
+    {
+        // An exponentially weighted mean of handler durations (timestamp ticks), updated without a lock: a lost update
+        // only delays the adaptation by one job.
+        var elapsed = _time.GetTimestamp() - started;
+        var average = Volatile.Read(ref _averageDuration);
+        Volatile.Write(ref _averageDuration, average <= 0 ? elapsed : average + ((elapsed - average) / 16));
     }
 
     private async Task RunnerAsync()
@@ -289,6 +323,8 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
                     var handler = scope.ServiceProvider.GetRequiredService<THandler>();
                     await handler.HandleAsync(job, held.Token).ConfigureAwait(false);
                 }
+
+                Measure(started);
             }
             catch (OperationCanceledException) when (held.Token.IsCancellationRequested)
             {

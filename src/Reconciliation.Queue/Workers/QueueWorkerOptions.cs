@@ -6,8 +6,11 @@ public sealed class QueueWorkerOptions
     /// <summary>The default number of jobs one worker runs at once: 4.</summary>
     public const int DefaultConcurrency = 4;
 
-    /// <summary>The default prefetch, as a multiple of <see cref="Concurrency"/>: 3.</summary>
-    public const int DefaultPrefetchFactor = 3;
+    /// <summary>The most an adaptive prefetch holds, as a multiple of <see cref="Concurrency"/>: 16.</summary>
+    public const int MaxPrefetchFactor = 16;
+
+    /// <summary>The default prefetch horizon: 50 milliseconds of work.</summary>
+    public static readonly TimeSpan DefaultPrefetchHorizon = TimeSpan.FromMilliseconds(50);
 
     /// <summary>The default wait before polling again when the queue is empty: 1 second.</summary>
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(1);
@@ -24,11 +27,15 @@ public sealed class QueueWorkerOptions
     /// <summary>
     /// Jobs leased ahead of free runners, so a runner that finishes finds the next job in memory and each round trip
     /// leases a batch. They are heartbeated like running jobs and handed back (not counted as a release) at shutdown.
-    /// Default <see langword="null"/>: <see cref="DefaultPrefetchFactor"/> times <see cref="Concurrency"/> (the queue's
-    /// burn-down throughput grows with it: docs/benchmarks.md). 0 turns prefetching off: set it low when jobs are long, so
-    /// one replica does not hold leases on jobs another replica's idle workers could run now.
+    /// Default <see langword="null"/>: adaptive — as many as the runners finish in <see cref="PrefetchHorizon"/> at the
+    /// measured mean job duration (at most <see cref="MaxPrefetchFactor"/> × <see cref="Concurrency"/>, none for jobs
+    /// longer than the horizon), so short jobs come in large batches and long jobs are not held away from other replicas.
+    /// A number fixes it; 0 turns prefetching off.
     /// </summary>
     public int? Prefetch { get; set; }
+
+    /// <summary>How much work (in time, at the measured mean job duration) the adaptive prefetch keeps in hand. Default 50 ms.</summary>
+    public TimeSpan PrefetchHorizon { get; set; } = DefaultPrefetchHorizon;
 
     /// <summary>
     /// Read payloads strictly: a member the payload type does not have, a missing constructor parameter, or a null for a

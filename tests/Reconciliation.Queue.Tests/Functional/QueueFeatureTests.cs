@@ -289,3 +289,40 @@ public sealed class QueueFeatureTests
 /// <summary>A payload of another kind.</summary>
 [JobKind("invoice.v1")]
 public sealed record Invoice(string Number);
+
+/// <summary>The adaptive prefetch: batches for short jobs, nothing held back from other replicas for long ones.</summary>
+public sealed class QueuePrefetchTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Once_jobs_are_measured_longer_than_the_prefetch_horizon_a_worker_holds_no_more_jobs_than_it_runs()
+    {
+        var dataSource = await TestDatabase.GetAsync(nameof(QueuePrefetchTests));
+        var firstGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = 0;
+        await using var host = WorkerHost.Create(dataSource, "p_adaptive", configureWorker: o =>
+        {
+            o.Concurrency = 2;
+            o.PrefetchHorizon = TimeSpan.FromMilliseconds(1); // every job below waits on the test: "long"
+        });
+        host.Script.Run = async (_, ct) => await (Interlocked.Increment(ref started) <= 2 ? firstGate.Task : secondGate.Task).WaitAsync(ct);
+        await host.Queue("p_adaptive").EnqueueManyAsync(Enumerable.Range(0, 20).Select(i => new WorkItem(i, "p")), Ct);
+        await host.StartAsync();
+
+        // Nothing measured yet: two running, two prefetched.
+        Assert.True(await TestDatabase.EventuallyAsync(async () =>
+            Volatile.Read(ref started) == 2 && await dataSource.ScalarAsync("SELECT count(*) FROM p_adaptive WHERE state = 'running'") == 4, TimeSpan.FromSeconds(30)));
+
+        // The first two finish, measured long: the runners take the two prefetched jobs and nothing more is leased.
+        firstGate.SetResult();
+        Assert.True(await TestDatabase.EventuallyAsync(async () =>
+            Volatile.Read(ref started) == 4 && await dataSource.ScalarAsync("SELECT count(*) FROM p_adaptive WHERE state = 'completed'") == 2, TimeSpan.FromSeconds(30)));
+        Assert.Equal(2, await dataSource.ScalarAsync("SELECT count(*) FROM p_adaptive WHERE state = 'running'"));
+
+        secondGate.SetResult();
+        Assert.True(await TestDatabase.EventuallyAsync(async () =>
+            await dataSource.ScalarAsync("SELECT count(*) FROM p_adaptive WHERE state = 'completed'") == 20, TimeSpan.FromSeconds(30)));
+    }
+}

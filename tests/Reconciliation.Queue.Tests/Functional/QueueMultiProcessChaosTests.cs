@@ -22,7 +22,7 @@ public sealed class QueueMultiProcessChaosTests
     public async Task Every_side_effect_happens_once_and_no_job_is_lost_while_a_worker_process_is_killed_repeatedly()
     {
         var jobs = int.TryParse(Environment.GetEnvironmentVariable("RECONCILIATION_QUEUE_CHAOS_JOBS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : 5_000;
-        const int kills = 5;
+        var kills = Math.Max(5, jobs / 10_000); // 10 for the long run
         var dataSource = await TestDatabase.GetAsync(nameof(QueueMultiProcessChaosTests));
         var connectionString = await TestDatabase.ConnectionStringAsync(nameof(QueueMultiProcessChaosTests));
         await dataSource.ExecuteAsync("""
