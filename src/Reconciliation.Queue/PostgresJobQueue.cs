@@ -197,7 +197,13 @@ public sealed class PostgresJobQueue : IJobQueue
 
     /// <summary>Extends many leases in one statement (a HOT update: no indexed column changes). Returns the ids still held.</summary>
     internal Task<IReadOnlyList<long>> HeartbeatManyAsync(IReadOnlyList<JobLease> leases, CancellationToken cancellationToken) =>
-        ByTokensAsync(_sql.Heartbeat, leases, static (p, o) => p.AddWithValue("visibility", NpgsqlDbType.Interval, o.VisibilityTimeout), cancellationToken);
+        ByTokensAsync(_sql.Heartbeat, leases, static (p, o) => p.AddWithValue("visibility", NpgsqlDbType.Interval, o.VisibilityTimeout),
+            static r => r.GetInt64(0), cancellationToken);
+
+    /// <summary>The same, answering the lease tokens still held (one worker may hold a lost and a new lease of one job).</summary>
+    internal Task<IReadOnlyList<Guid>> HeartbeatTokensAsync(IReadOnlyList<JobLease> leases, CancellationToken cancellationToken) =>
+        ByTokensAsync(_sql.Heartbeat, leases, static (p, o) => p.AddWithValue("visibility", NpgsqlDbType.Interval, o.VisibilityTimeout),
+            static r => r.GetGuid(1), cancellationToken);
 
     /// <inheritdoc />
     public async Task<bool> CompleteAsync(JobLease lease, CancellationToken cancellationToken = default)
@@ -215,7 +221,7 @@ public sealed class PostgresJobQueue : IJobQueue
             CheckLease(lease);
         }
 
-        return ByTokensAsync(_sql.Complete, leases, null, cancellationToken);
+        return ByTokensAsync(_sql.Complete, leases, null, static r => r.GetInt64(0), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -712,8 +718,8 @@ public sealed class PostgresJobQueue : IJobQueue
         parameters.Add(new NpgsqlParameter("kinds", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = (object?)kinds ?? DBNull.Value });
     }
 
-    private async Task<IReadOnlyList<long>> ByTokensAsync(string sql, IReadOnlyList<JobLease> leases, Action<NpgsqlParameterCollection, PostgresQueueOptions>? addParameters,
-        CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<T>> ByTokensAsync<T>(string sql, IReadOnlyList<JobLease> leases, Action<NpgsqlParameterCollection, PostgresQueueOptions>? addParameters,
+        Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken)
     {
         if (leases.Count == 0)
         {
@@ -733,12 +739,12 @@ public sealed class PostgresJobQueue : IJobQueue
         command.Parameters.AddWithValue("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint, ids);
         command.Parameters.AddWithValue("tokens", NpgsqlDbType.Array | NpgsqlDbType.Uuid, tokens);
         addParameters?.Invoke(command.Parameters, _options);
-        var held = new List<long>(leases.Count);
+        var held = new List<T>(leases.Count);
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var readerScope = reader.ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            held.Add(reader.GetInt64(0));
+            held.Add(read(reader));
         }
 
         return held;

@@ -161,7 +161,7 @@ internal sealed class QueueSql
             UPDATE {qualified} AS j SET heartbeat_at = now(), leased_until = now() + @visibility
             FROM unnest(@ids::bigint[], @tokens::uuid[]) AS l(id, token)
             WHERE j.id = l.id AND j.lease_token = l.token AND j.state = 'running'
-            RETURNING j.id
+            RETURNING j.id, j.lease_token
             """;
 
         // completions = completions + 1 is the table's own witness: a double completion would show as 2.

@@ -37,7 +37,8 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
     private readonly CancellationTokenSource _stopTaking = new();
     private readonly CancellationTokenSource _hardStop = new();
     private readonly CancellationTokenSource _stopHeartbeat = new();
-    private readonly ConcurrentDictionary<long, Held> _held = new();
+    // Keyed by lease token, not job id: after a rescue one worker can hold a lost lease and a new lease of the same job.
+    private readonly ConcurrentDictionary<Guid, Held> _held = new();
     private readonly Channel<Held> _buffer = Channel.CreateUnbounded<Held>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly Channel<Held> _completions = Channel.CreateUnbounded<Held>(new UnboundedChannelOptions { SingleReader = true });
     private readonly AsyncSignal _work = new();
@@ -151,10 +152,13 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
 
     void IQueueSignal.Cancelled(long jobId)
     {
-        if (_held.TryGetValue(jobId, out var held) && !held.Completing)
+        foreach (var held in _held.Values)
         {
-            Log.JobCancelled(_logger, _queue.Name, jobId);
-            held.LoseLease(cancelled: true);
+            if (held.Lease.Id == jobId && !held.Completing)
+            {
+                Log.JobCancelled(_logger, _queue.Name, jobId);
+                held.LoseLease(cancelled: true);
+            }
         }
     }
 
@@ -191,7 +195,7 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
                 foreach (var lease in leases)
                 {
                     var held = new Held(lease, _hardStop.Token);
-                    _held[lease.Id] = held;
+                    _held[lease.Token] = held;
                     _buffer.Writer.TryWrite(held);
                 }
 
@@ -482,11 +486,11 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
                 try
                 {
                     // One statement for every lease this worker holds (a HOT update: no indexed column changes).
-                    var stillHeld = (await _queue.HeartbeatManyAsync([.. snapshot.Select(h => h.Lease)], stop).ConfigureAwait(false)).ToHashSet();
+                    var stillHeld = (await _queue.HeartbeatTokensAsync([.. snapshot.Select(h => h.Lease)], stop).ConfigureAwait(false)).ToHashSet();
                     foreach (var held in snapshot)
                     {
                         // A job completed meanwhile is gone from the answer too; only a lease still in hand and not being completed is lost.
-                        if (!stillHeld.Contains(held.Lease.Id) && !held.Completing && _held.TryGetValue(held.Lease.Id, out var current) && ReferenceEquals(current, held))
+                        if (!stillHeld.Contains(held.Lease.Token) && !held.Completing && _held.ContainsKey(held.Lease.Token))
                         {
                             // Requeued as stuck or cancelled: someone else may run it now. Stop the handler; never settle it.
                             held.LoseLease(cancelled: false);
@@ -514,7 +518,7 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
 
     private void Forget(Held held)
     {
-        if (_held.TryRemove(new KeyValuePair<long, Held>(held.Lease.Id, held)))
+        if (_held.TryRemove(new KeyValuePair<Guid, Held>(held.Lease.Token, held)))
         {
             if (held.Completing)
             {

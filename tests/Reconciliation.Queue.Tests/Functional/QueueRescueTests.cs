@@ -79,6 +79,54 @@ public sealed class QueueRescueTests
         Assert.Equal(5, await dataSource.ScalarAsync("SELECT count(*) FROM r_cap WHERE state = 'pending'"));
     }
 
+    [Fact]
+    public async Task Regression_a_worker_that_leases_again_a_job_it_lost_still_cancels_the_old_run()
+    {
+        // Leases were kept by job id: the new lease of a rescued job replaced the old one in the worker's table, so the
+        // old run was no longer heartbeated, never learnt it had lost its lease, and was never cancelled.
+        var dataSource = await TestDatabase.GetAsync(nameof(QueueRescueTests));
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var oldRunCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = WorkerHost.Create(dataSource, "r_twice", o => o.VisibilityTimeout = TimeSpan.FromSeconds(30),
+            o =>
+            {
+                o.Concurrency = 2;
+                o.HeartbeatInterval = TimeSpan.FromSeconds(10);
+            }, time: time);
+        host.Script.Run = async (job, ct) =>
+        {
+            if (job.Payload.Number == 1 && job.Attempt == 1)
+            {
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, ct);
+                }
+                finally
+                {
+                    oldRunCancelled.TrySetResult();
+                }
+            }
+        };
+        var queue = host.Queue("r_twice");
+        await queue.MigrateAsync(Ct);
+        var id = (await queue.EnqueueAsync(new WorkItem(1, "twice"), cancellationToken: Ct)).JobId;
+        await host.StartAsync();
+        await host.Services.GetRequiredService<Notifications.QueueListenerHub>().For(((PostgresJobQueue)queue).DataSource).Listening.WaitAsync(Deadline, Ct);
+        Assert.True(await TestDatabase.EventuallyAsync(() => Task.FromResult(host.Script.Executions.ContainsKey(id)), Deadline));
+
+        // Rescued while its first run still runs here; a new enqueue wakes this same worker, which leases it again.
+        await dataSource.ExecuteAsync($"UPDATE r_twice SET leased_until = now() - interval '1 second' WHERE id = {id}");
+        Assert.Equal((1L, 0L), await queue.RequeueStuckAsync(Ct));
+        await queue.EnqueueAsync(new WorkItem(2, "wake"), cancellationToken: Ct);
+        Assert.True(await TestDatabase.EventuallyAsync(async () => (await queue.GetJobAsync(id, Ct))!.State == JobState.Completed, Deadline));
+
+        time.Advance(TimeSpan.FromSeconds(10)); // the old lease's heartbeat is refused
+        await oldRunCancelled.Task.WaitAsync(Deadline, Ct);
+        var job = await queue.GetJobAsync(id, Ct);
+        Assert.Equal(1, job!.Completions);
+        Assert.Equal(2, host.Script.Executions[id]);
+    }
+
     private static HealContext Context(int? maxTargets) =>
         new("stuck", QueueSignalNames.Stuck, "r_cap", 5, 0, RuleSeverity.Degraded, DateTimeOffset.UnixEpoch, 1, dryRun: false) { MaxTargets = maxTargets };
 }

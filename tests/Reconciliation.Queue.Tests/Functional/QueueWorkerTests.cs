@@ -106,7 +106,12 @@ public sealed class QueueWorkerTests
         var dataSource = await Db();
         var time = new FakeTimeProvider();
         var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = WorkerHost.Create(dataSource, "w_lost", o => o.VisibilityTimeout = TimeSpan.FromSeconds(30),
+        // No notifications: nothing may wake the worker to lease the requeued job again before the test parks it.
+        await using var host = WorkerHost.Create(dataSource, "w_lost", o =>
+            {
+                o.VisibilityTimeout = TimeSpan.FromSeconds(30);
+                o.Notify = false;
+            },
             o => o.HeartbeatInterval = TimeSpan.FromSeconds(10), time: time);
         host.Script.Run = async (_, ct) =>
         {
