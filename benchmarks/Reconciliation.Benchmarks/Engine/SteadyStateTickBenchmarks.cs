@@ -11,12 +11,20 @@ namespace Reconciliation.Benchmarks.Engine;
 /// number of no-op checks, and a bare loop comparing N doubles with N limits (the floor).
 /// Ratios are against <see cref="HotPath"/>: the HealthCheckService row should read ≥ 100, the bare loop ≥ 0.33.
 /// </summary>
+/// <remarks>
+/// Rules compile to runs of consecutive slots here (one rule per signal of the probe), which the evaluator compares
+/// four at a time. <see cref="EvaluateScattered"/> shows the other layout: two rules on every signal, so no two
+/// instances in a row read consecutive slots and every instance takes the one-at-a-time loop.
+/// </remarks>
 [MemoryDiagnoser]
 [BenchmarkCategory(Categories.Tick)]
 public class SteadyStateTickBenchmarks
 {
     private ServiceProvider _reconciler = null!;
     private ServiceProvider _healthChecks = null!;
+    private ServiceProvider _scattered = null!;
+    private RuleEvaluator _scatteredEvaluator = null!;
+    private double[] _scatteredStorage = null!;
     private ReconciliationEngine _engine = null!;
     private RuleEvaluator _evaluator = null!;
     private SignalWriter _writer = null!;
@@ -42,6 +50,25 @@ public class SteadyStateTickBenchmarks
         _writer = _slot.Writer;
         _storage = _engine.Table.Values;
         _now = TimeProvider.System.GetUtcNow();
+
+        // Half as many signals, two rules on each (Above the limit, Below a floor): the same number of rule instances.
+        var half = Rules / 2;
+        var halfProbe = new ConstantProbe("bench", half, new ConstantProbe.Level { Value = 0.5 });
+        _scattered = EngineFactory.Build([halfProbe], [.. Enumerable.Range(0, half).Select(ConstantProbe.SignalName)], configure: b =>
+        {
+            for (var i = 0; i < half; i++)
+            {
+                var signal = ConstantProbe.SignalName(i);
+                b.AddRule("floor-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), r => { r.Signal = signal; r.Below = 0.1; });
+            }
+        });
+        var scatteredEngine = _scattered.Engine();
+        _scatteredEvaluator = scatteredEngine.Evaluator;
+        _scatteredStorage = scatteredEngine.Table.Values;
+        if (_scatteredEvaluator.Instances.Length != Rules || scatteredEngine.ReconcileOnceAsync().GetAwaiter().GetResult().Violations.Count != 0)
+        {
+            throw new InvalidOperationException("The scattered layout does not have N healthy rule instances.");
+        }
 
         var services = new ServiceCollection();
         services.AddLogging();
@@ -81,6 +108,7 @@ public class SteadyStateTickBenchmarks
     public void Cleanup()
     {
         _reconciler.Dispose();
+        _scattered.Dispose();
         _healthChecks.Dispose();
     }
 
@@ -108,6 +136,15 @@ public class SteadyStateTickBenchmarks
     {
         var evaluator = _evaluator;
         evaluator.Evaluate(_storage, _now);
+        return evaluator.OpenedCount + evaluator.ClosedCount;
+    }
+
+    /// <summary>Evaluate alone over the same number of instances laid out with no run of consecutive slots (two rules per signal).</summary>
+    [Benchmark(Description = "  Evaluate only, no runs (2 rules/signal)")]
+    public int EvaluateScattered()
+    {
+        var evaluator = _scatteredEvaluator;
+        evaluator.Evaluate(_scatteredStorage, _now);
         return evaluator.OpenedCount + evaluator.ClosedCount;
     }
 

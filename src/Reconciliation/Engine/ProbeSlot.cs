@@ -41,6 +41,24 @@ internal sealed class ProbeSlot
         Writer = new SignalWriter(Probe.Signals);
     }
 
+    /// <summary>
+    /// Runs the probe on this tick's writer, reset to "no reading" first. A probe that throws before returning its task
+    /// gives a faulted task instead, so the caller handles every failure in one place.
+    /// </summary>
+    public ValueTask Start(CancellationToken cancellationToken)
+    {
+        var writer = Writer;
+        writer.Reset();
+        try
+        {
+            return Probe.ProbeAsync(writer, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
     /// <summary>The probe finished in time: its readings become the tick's values.</summary>
     public void Commit() => Writer.CopyTo(_values.AsSpan(Offset, Count));
 

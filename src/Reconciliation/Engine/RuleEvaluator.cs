@@ -1,20 +1,90 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Reconciliation;
 
 /// <summary>
-/// The hot path: evaluates every rule instance over the tick's readings. Rules were compiled to slot indices at
-/// start, so this is a loop over arrays; it allocates nothing and only records which instances change state.
+/// The hot path: evaluates every rule instance over the tick's readings, allocating nothing, and records which
+/// instances change state (<see cref="Opened"/>, <see cref="Closed"/>).
 /// </summary>
+/// <remarks>
+/// <para>
+/// At construction the instances are compiled into parallel arrays (struct-of-arrays), in slot order: the slot each
+/// reads, the direction as a sign (+1 for <c>Above</c>, −1 for <c>Below</c>), and the limit multiplied by that sign,
+/// so "healthy" is one comparison for both directions: <c>value × sign ≤ signed limit</c>. An instance that is
+/// <em>active</em> (a breach is being timed, or a violation is open) has NaN in place of its limit, and a missing
+/// reading is NaN too; every comparison with NaN is false, so exactly the readings that need a decision fall out of
+/// the one comparison. Only those reach <see cref="Decide"/>, which touches the <see cref="RuleInstance"/> object and
+/// applies the full semantics (hysteresis, <c>For</c> timing with missing readings not counting). A healthy tick
+/// reads four arrays and no object.
+/// </para>
+/// <para>
+/// Runs of at least four instances over consecutive slots (one rule per signal of a probe, or one rule across the
+/// resources ordered by slot) are compared four at a time with <see cref="Vector256"/> where the hardware has it.
+/// </para>
+/// <para>
+/// The instances stay in <see cref="Instances"/> in their build order, and <see cref="Opened"/>/<see cref="Closed"/>
+/// hold indices into it in ascending order, exactly as a plain loop over <see cref="Instances"/> would report them.
+/// Each instance reports its own state changes to the evaluator that adopted it last (see
+/// <see cref="RuleInstance.AttachTo"/>), so construct an evaluator over live instances only to replace the one in use.
+/// </para>
+/// </remarks>
 internal sealed class RuleEvaluator
 {
+    private const int Lanes = 4; // Vector256<double>.Count
+    private const int MinimumRun = 4;
+
     private readonly int[] _opened;
     private readonly int[] _closed;
 
+    // Indexed by position (evaluation order: by slot, then by build order).
+    private readonly int[] _instanceAt;
+    private readonly int[] _slots;
+    private readonly double[] _signs;
+    private readonly double[] _signedLimits;
+    private readonly double[] _healthyUpTo; // the signed limit, or NaN while the instance is active
+
+    // Consecutive ranges of positions: either a run over consecutive slots (compared four at a time) or scattered.
+    private readonly Segment[] _segments;
+    private readonly int _valuesNeeded;
+    private readonly bool _reorders;
+
     public RuleEvaluator(RuleInstance[] instances)
     {
+        ArgumentNullException.ThrowIfNull(instances);
         Instances = instances;
-        _opened = new int[instances.Length];
-        _closed = new int[instances.Length];
+        var count = instances.Length;
+        _opened = new int[count];
+        _closed = new int[count];
+        _instanceAt = new int[count];
+        _slots = new int[count];
+        _signs = new double[count];
+        _signedLimits = new double[count];
+        _healthyUpTo = new double[count];
+
+        // Stable sort by slot: the key carries the build index in its low bits.
+        var keys = new long[count];
+        for (var i = 0; i < count; i++)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(instances[i].Slot);
+            keys[i] = ((long)instances[i].Slot << 32) | (uint)i;
+        }
+
+        Array.Sort(keys);
+        for (var position = 0; position < count; position++)
+        {
+            var index = (int)(keys[position] & uint.MaxValue);
+            _instanceAt[position] = index;
+            _slots[position] = instances[index].Slot;
+            _reorders |= index != position;
+            _valuesNeeded = Math.Max(_valuesNeeded, _slots[position] + 1);
+            instances[index].AttachTo(this, position);
+            Recompile(position);
+        }
+
+        _segments = Segment.Split(_slots, Vector256.IsHardwareAccelerated ? MinimumRun : int.MaxValue);
     }
 
     public RuleInstance[] Instances { get; }
@@ -23,74 +93,85 @@ internal sealed class RuleEvaluator
 
     public int ClosedCount { get; private set; }
 
-    /// <summary>Indices of instances whose violation should open this tick.</summary>
+    /// <summary>Indices into <see cref="Instances"/> of instances whose violation should open this tick, ascending.</summary>
     public ReadOnlySpan<int> Opened => _opened.AsSpan(0, OpenedCount);
 
-    /// <summary>Indices of instances whose violation should close this tick.</summary>
+    /// <summary>Indices into <see cref="Instances"/> of instances whose violation should close this tick, ascending.</summary>
     public ReadOnlySpan<int> Closed => _closed.AsSpan(0, ClosedCount);
 
+    /// <summary>Compares the tick's readings (<paramref name="values"/>, NaN = no reading) with every rule instance.</summary>
     public void Evaluate(double[] values, DateTimeOffset now)
     {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Length < _valuesNeeded)
+        {
+            throw new ArgumentException($"The rules read {_valuesNeeded} slots; the table has {values.Length}.", nameof(values));
+        }
+
         OpenedCount = 0;
         ClosedCount = 0;
-        var instances = Instances;
-        for (var i = 0; i < instances.Length; i++)
+
+        // Every slot < _valuesNeeded <= values.Length and every position < the arrays' common length (checked above
+        // and at construction), so the reads below skip the per-element bounds checks.
+        ref var value0 = ref MemoryMarshal.GetArrayDataReference(values);
+        ref var slot0 = ref MemoryMarshal.GetArrayDataReference(_slots);
+        ref var sign0 = ref MemoryMarshal.GetArrayDataReference(_signs);
+        ref var healthy0 = ref MemoryMarshal.GetArrayDataReference(_healthyUpTo);
+        foreach (var segment in _segments)
         {
-            var instance = instances[i];
-            var value = values[instance.Slot];
-            if (double.IsNaN(value))
+            var position = segment.Start;
+            var end = segment.Start + segment.Length;
+            if (segment.IsRun)
             {
-                // No reading: opens nothing, closes nothing, and the time until the next reading does not count toward For.
-                if (instance.Breaching)
+                // Slots are consecutive: the reading of position p is at values[p + delta].
+                var delta = Unsafe.Add(ref slot0, position) - position;
+                for (; position <= end - Lanes; position += Lanes)
                 {
-                    instance.Gap = true;
+                    var signed = Vector256.LoadUnsafe(ref value0, (nuint)(position + delta)) * Vector256.LoadUnsafe(ref sign0, (nuint)position);
+                    var healthy = Vector256.LessThanOrEqual(signed, Vector256.LoadUnsafe(ref healthy0, (nuint)position));
+                    var needsDecision = ~healthy.ExtractMostSignificantBits() & ((1u << Lanes) - 1);
+                    while (needsDecision != 0)
+                    {
+                        var lane = BitOperations.TrailingZeroCount(needsDecision);
+                        Decide(position + lane, Unsafe.Add(ref value0, position + delta + lane), now);
+                        needsDecision &= needsDecision - 1;
+                    }
                 }
-
-                continue;
             }
 
-            var rule = instance.Rule;
-            var violation = instance.Violation;
-            if (violation is not null)
+            for (; position < end; position++)
             {
-                violation.Observed = value;
-                if (rule.IsCleared(value))
+                var value = Unsafe.Add(ref value0, Unsafe.Add(ref slot0, position));
+                if (!(value * Unsafe.Add(ref sign0, position) <= Unsafe.Add(ref healthy0, position)))
                 {
-                    _closed[ClosedCount++] = i;
+                    Decide(position, value, now);
                 }
-
-                continue;
             }
+        }
 
-            if (!rule.IsBreach(value))
-            {
-                // The common case on a healthy tick: read-only unless a breach was being timed (no stores, no cache-line writes).
-                if (instance.Breaching)
-                {
-                    instance.ResetBreach();
-                }
-
-                continue;
-            }
-
-            if (instance.Breaching && !instance.Gap)
-            {
-                instance.Accumulated += now - instance.LastBreachAt;
-            }
-
-            instance.Breaching = true;
-            instance.Gap = false;
-            instance.LastBreachAt = now;
-            if (instance.Accumulated >= rule.For)
-            {
-                _opened[OpenedCount++] = i;
-            }
+        if (_reorders)
+        {
+            // Evaluated by slot; reported in build order, as the engine has always seen them.
+            _opened.AsSpan(0, OpenedCount).Sort();
+            _closed.AsSpan(0, ClosedCount).Sort();
         }
     }
 
     /// <summary>Builds the instances of <paramref name="rules"/> over <paramref name="table"/>, carrying state over from <paramref name="previous"/>.</summary>
     public static RuleInstance[] Build(IReadOnlyList<CompiledRule> rules, SignalTable table, RuleInstance[]? previous)
     {
+        // The live instances by slot, each carried over at most once.
+        var carriedBySlot = new Dictionary<int, List<RuleInstance>>();
+        foreach (var instance in previous ?? [])
+        {
+            if (!carriedBySlot.TryGetValue(instance.Slot, out var list))
+            {
+                carriedBySlot.Add(instance.Slot, list = []);
+            }
+
+            list.Add(instance);
+        }
+
         var instances = new List<RuleInstance>();
         foreach (var rule in rules)
         {
@@ -102,7 +183,7 @@ internal sealed class RuleEvaluator
                     continue;
                 }
 
-                var carried = previous?.FirstOrDefault(p => p.Slot == slot && p.Rule.SameIdentity(rule));
+                var carried = carriedBySlot.TryGetValue(slot, out var candidates) ? Take(candidates, rule) : null;
                 if (carried is not null)
                 {
                     carried.Rule = rule; // new thresholds apply from now on; breach and violation state carry over
@@ -116,5 +197,129 @@ internal sealed class RuleEvaluator
         }
 
         return [.. instances];
+
+        static RuleInstance? Take(List<RuleInstance> candidates, CompiledRule rule)
+        {
+            for (var i = 0; i < candidates.Count; i++)
+            {
+                if (candidates[i].Rule.SameIdentity(rule))
+                {
+                    var found = candidates[i];
+                    candidates.RemoveAt(i);
+                    return found;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>The instance at <paramref name="position"/> got a new rule: recompile its direction and limit.</summary>
+    internal void Recompile(int position)
+    {
+        var rule = Instances[_instanceAt[position]].Rule;
+        _signs[position] = rule.IsAbove ? 1 : -1;
+        _signedLimits[position] = rule.IsAbove ? rule.Limit : -rule.Limit;
+        Refresh(position);
+    }
+
+    /// <summary>The instance at <paramref name="position"/> started or stopped being active (breaching or open).</summary>
+    internal void Refresh(int position) =>
+        _healthyUpTo[position] = Instances[_instanceAt[position]].IsActive ? double.NaN : _signedLimits[position];
+
+    /// <summary>
+    /// The full decision for one instance whose reading breached, is missing, or that is active. Every change to the
+    /// instance's <c>Breaching</c> or <c>Violation</c> goes through its setters, which call <see cref="Refresh"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Decide(int position, double value, DateTimeOffset now)
+    {
+        var index = _instanceAt[position];
+        var instance = Instances[index];
+        if (double.IsNaN(value))
+        {
+            // No reading: opens nothing, closes nothing, and the time until the next reading does not count toward For.
+            if (instance.Breaching)
+            {
+                instance.Gap = true;
+            }
+
+            return;
+        }
+
+        var rule = instance.Rule;
+        var violation = instance.Violation;
+        if (violation is not null)
+        {
+            violation.Observed = value;
+            if (rule.IsCleared(value))
+            {
+                _closed[ClosedCount++] = index;
+            }
+
+            return;
+        }
+
+        if (!rule.IsBreach(value))
+        {
+            if (instance.Breaching)
+            {
+                instance.ResetBreach();
+            }
+
+            return;
+        }
+
+        if (instance.Breaching && !instance.Gap)
+        {
+            instance.Accumulated += now - instance.LastBreachAt;
+        }
+
+        instance.Breaching = true;
+        instance.Gap = false;
+        instance.LastBreachAt = now;
+        if (instance.Accumulated >= rule.For)
+        {
+            _opened[OpenedCount++] = index;
+        }
+    }
+
+    /// <summary>A range of positions; <see cref="IsRun"/> when their slots are consecutive (and it is long enough to vectorize).</summary>
+    private readonly record struct Segment(int Start, int Length, bool IsRun)
+    {
+        public static Segment[] Split(int[] slots, int minimumRun)
+        {
+            var segments = new List<Segment>();
+            var scatteredStart = 0;
+            var position = 0;
+            while (position < slots.Length)
+            {
+                var runEnd = position + 1;
+                while (runEnd < slots.Length && slots[runEnd] == slots[runEnd - 1] + 1)
+                {
+                    runEnd++;
+                }
+
+                if (runEnd - position >= minimumRun)
+                {
+                    if (position > scatteredStart)
+                    {
+                        segments.Add(new Segment(scatteredStart, position - scatteredStart, IsRun: false));
+                    }
+
+                    segments.Add(new Segment(position, runEnd - position, IsRun: true));
+                    scatteredStart = runEnd;
+                }
+
+                position = runEnd;
+            }
+
+            if (slots.Length > scatteredStart)
+            {
+                segments.Add(new Segment(scatteredStart, slots.Length - scatteredStart, IsRun: false));
+            }
+
+            return [.. segments];
+        }
     }
 }
