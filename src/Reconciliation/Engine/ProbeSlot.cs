@@ -42,13 +42,14 @@ internal sealed class ProbeSlot
     }
 
     /// <summary>
-    /// Runs the probe on this tick's writer, reset to "no reading" first. A probe that throws before returning its task
-    /// gives a faulted task instead, so the caller handles every failure in one place.
+    /// Runs the probe on this tick's writer, reset to "no reading" first and given the tick's DI scope. A probe that
+    /// throws before returning its task gives a faulted task instead, so the caller handles every failure in one place.
     /// </summary>
-    public ValueTask Start(CancellationToken cancellationToken)
+    public ValueTask Start(TickScope? scope, CancellationToken cancellationToken)
     {
         var writer = Writer;
         writer.Reset();
+        writer.Scope = scope;
         try
         {
             return Probe.ProbeAsync(writer, cancellationToken);
