@@ -28,7 +28,9 @@ namespace Reconciliation;
 /// The instances stay in <see cref="Instances"/> in their build order, and <see cref="Opened"/>/<see cref="Closed"/>
 /// hold indices into it in ascending order, exactly as a plain loop over <see cref="Instances"/> would report them.
 /// Each instance reports its own state changes to the evaluator that adopted it last (see
-/// <see cref="RuleInstance.AttachTo"/>), so construct an evaluator over live instances only to replace the one in use.
+/// <see cref="RuleInstance.AttachTo"/>). When a new evaluator adopts an instance (a reload), the one it leaves is marked
+/// stale; should that one be evaluated again (a reload that failed after compiling), it first adopts its instances back
+/// and recompiles them, so it never decides on outdated arrays.
 /// </para>
 /// </remarks>
 internal sealed class RuleEvaluator
@@ -50,6 +52,7 @@ internal sealed class RuleEvaluator
     private readonly Segment[] _segments;
     private readonly int _valuesNeeded;
     private readonly bool _reorders;
+    private bool _stale;
 
     public RuleEvaluator(RuleInstance[] instances)
     {
@@ -80,9 +83,9 @@ internal sealed class RuleEvaluator
             _slots[position] = instances[index].Slot;
             _reorders |= index != position;
             _valuesNeeded = Math.Max(_valuesNeeded, _slots[position] + 1);
-            instances[index].AttachTo(this, position);
-            Recompile(position);
         }
+
+        Adopt();
 
         _segments = Segment.Split(_slots, Vector256.IsHardwareAccelerated ? MinimumRun : int.MaxValue);
     }
@@ -106,6 +109,11 @@ internal sealed class RuleEvaluator
         if (values.Length < _valuesNeeded)
         {
             throw new ArgumentException($"The rules read {_valuesNeeded} slots; the table has {values.Length}.", nameof(values));
+        }
+
+        if (_stale)
+        {
+            Adopt();
         }
 
         OpenedCount = 0;
@@ -211,6 +219,20 @@ internal sealed class RuleEvaluator
             }
 
             return null;
+        }
+    }
+
+    /// <summary>Another evaluator adopted one of this evaluator's instances.</summary>
+    internal void MarkStale() => _stale = true;
+
+    /// <summary>Attaches every instance to this evaluator and compiles its direction, limit and activity.</summary>
+    private void Adopt()
+    {
+        _stale = false;
+        for (var position = 0; position < _instanceAt.Length; position++)
+        {
+            Instances[_instanceAt[position]].AttachTo(this, position);
+            Recompile(position);
         }
     }
 

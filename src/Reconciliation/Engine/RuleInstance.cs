@@ -89,6 +89,11 @@ internal sealed class RuleInstance
     /// </summary>
     internal void AttachTo(RuleEvaluator evaluator, int position)
     {
+        if (_evaluator is not null && !ReferenceEquals(_evaluator, evaluator))
+        {
+            _evaluator.MarkStale(); // it may be evaluated again (a reload that failed after compiling): it re-adopts first
+        }
+
         _evaluator = evaluator;
         _position = position;
     }

@@ -129,6 +129,26 @@ public sealed class RuleEvaluatorTests
         Assert.Equal([5], evaluator.Closed.ToArray());
     }
 
+    [Fact]
+    public void An_evaluator_left_by_its_instances_adopts_them_back_before_evaluating()
+    {
+        // A reload compiles a new evaluator over the live instances; if the reload then fails and the old evaluator
+        // stays in use, state changes reported to the new one must not leave the old one deciding on stale limits.
+        var rule = Rule("r", above: 0.8, clear: 0.5, TimeSpan.Zero);
+        var instances = Enumerable.Range(0, 8).Select(s => new RuleInstance(rule, s, "r")).ToArray();
+        var kept = new RuleEvaluator(instances);
+        _ = new RuleEvaluator(instances); // compiled by a reload that never applied
+        var values = new double[8];
+        values[2] = 0.9;
+        kept.Evaluate(values, Start);
+        Assert.Equal([2], kept.Opened.ToArray());
+        instances[2].Violation = new ActiveViolation(instances[2], 0.9, Start);
+
+        values[2] = 0.4; // under the limit and Clear: closes, which the kept evaluator sees only if it knows the violation is open
+        kept.Evaluate(values, Start.AddSeconds(10));
+        Assert.Equal([2], kept.Closed.ToArray());
+    }
+
     private static CompiledRule RandomRule(Random random, int index, bool? above = null)
     {
         var isAbove = above ?? random.Next(2) == 0;
