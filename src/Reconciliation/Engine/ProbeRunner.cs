@@ -104,16 +104,14 @@ internal sealed class ProbeRunner
             return "still running since an earlier tick (hung); not started again";
         }
 
-        var writer = slot.Writer;
-        writer.Reset();
-        writer.Scope = scope;
 
         // The timeout timer exists before the probe is called, and the wait below ends when it fires even if the
         // probe ignores its token or blocks its thread. (A timer created after the call could miss a clock that moved.)
         // A caller token that can never cancel (the loop's own, until shutdown, can) needs no linked source.
         using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token) : null;
         var token = linked?.Token ?? timeoutSource.Token;
-        var run = Task.Run(() => slot.Probe.ProbeAsync(writer, token).AsTask(), CancellationToken.None);
+        // The same entry the allocation test measures: reset the writer, give it the tick's scope, call the probe.
+        var run = Task.Run(() => slot.Start(scope, token).AsTask(), CancellationToken.None);
         slot.Running = run;
         string? failure = null;
         try
