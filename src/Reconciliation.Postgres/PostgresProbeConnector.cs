@@ -3,46 +3,141 @@ using Npgsql;
 namespace Reconciliation.Postgres;
 
 /// <summary>
-/// Opens the probe's own connections: a pool of one, with its own <c>application_name</c>, so probes, session healers and
-/// the migration gate still answer when the app's pool is saturated, and never take a connection the app needs.
+/// The probe's own session: ONE long-lived connection with its own <c>application_name</c>, opened on first use and kept
+/// between ticks (idle, outside any transaction), so probes, session healers and the migration gate still answer when the
+/// app's pool is saturated, never take a connection the app needs, and reuse the probe's prepared batch every tick.
+/// Uses are serialised (one command at a time on the session); a broken session is dropped and reopened on the next use.
 /// </summary>
 /// <remarks>
-/// Without <see cref="PostgresReconciliationOptions.ProbeConnectionString"/> the connection is a clone of the app's data
-/// source (<see cref="NpgsqlConnection.CloneWithAsync"/>): the data source's public connection string drops the password
-/// unless Persist Security Info is on, and CloneWithAsync re-applies the data source's password (static or from its
-/// password provider) and SSL callbacks without this library ever holding it in a string of its own.
-/// The physical connection is pooled between ticks (idle, outside any transaction) and closed by Npgsql after
-/// <see cref="PostgresReconciliationOptions.ProbeConnectionIdleLifetime"/>: a tick costs one round trip, not a login.
+/// With <see cref="PostgresReconciliationOptions.ProbeConnectionString"/> the session comes from a data source built once
+/// and NAMED after the resource (<c>reconciliation-probe:main-db</c>): Npgsql tags every pool metric with the data source's
+/// name, and an unnamed one would be tagged with <c>Host=…;Username=…;Database=…</c>. Without it the session is a clone
+/// of the app's data source (<see cref="NpgsqlConnection.CloneWithAsync"/>), made once per session rather than once per
+/// tick: Npgsql re-applies the data source's password (static or from its provider) and SSL callbacks without this
+/// library holding the password, but offers no way to name the clone, so its metrics carry the connection string
+/// without the password (docs/postgres.md says so and recommends a probe connection string).
 /// </remarks>
 internal sealed class PostgresProbeConnector : IAsyncDisposable, IDisposable
 {
     private readonly NpgsqlDataSource _appDataSource;
     private readonly NpgsqlDataSource? _ownDataSource;
     private readonly string? _cloneConnectionString;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private NpgsqlConnection? _session;
+    private Dictionary<string, NpgsqlBatch>? _prepared;
+    private bool _disposed;
 
     public PostgresProbeConnector(NpgsqlDataSource appDataSource, PostgresReconciliationOptions options)
     {
         ArgumentNullException.ThrowIfNull(appDataSource);
         ArgumentNullException.ThrowIfNull(options);
         _appDataSource = appDataSource;
+        DataSourceName = DataSourceNameOf(options);
         if (options.ProbeConnectionString is not null)
         {
             var builder = new NpgsqlDataSourceBuilder(options.ProbeConnectionString);
             Apply(builder.ConnectionStringBuilder, options);
-            builder.Name = $"{options.ProbeApplicationName}:{options.Resource}";
+            builder.ConnectionStringBuilder.Pooling = true;
+            builder.Name = DataSourceName;
             _ownDataSource = builder.Build();
         }
         else
         {
             var builder = new NpgsqlConnectionStringBuilder(appDataSource.ConnectionString);
             Apply(builder, options);
+
+            // Unpooled: the session is held by this class, so a pool would only add a second bookkeeping layer.
+            builder.Pooling = false;
             _cloneConnectionString = builder.ConnectionString;
         }
     }
 
-    /// <summary>Opens a connection; dispose it as soon as the query is done (it goes back to the one-connection pool).</summary>
-    public async ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    /// <summary>The name of the probe's own data source (its pool metrics' <c>db.client.connection.pool.name</c>).</summary>
+    public string DataSourceName { get; }
+
+    /// <summary>True when the probe's session comes from its own named data source.</summary>
+    public bool IsNamed => _ownDataSource is not null;
+
+    internal static string DataSourceNameOf(PostgresReconciliationOptions options) => $"{options.ProbeApplicationName}:{options.Resource}";
+
+    /// <summary>Runs <paramref name="work"/> on the probe's session, alone; drops the session when the connection broke.</summary>
+    public async Task<T> UseAsync<T>(Func<NpgsqlConnection, Func<string, NpgsqlBatch>, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var session = await SessionAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await work(session, Batch, cancellationToken).ConfigureAwait(false);
+            }
+            catch when (session.FullState is not System.Data.ConnectionState.Open)
+            {
+                await DropSessionAsync().ConfigureAwait(false);
+                throw;
+            }
+            catch (OperationCanceledException)
+            {
+                // A cancelled command may leave the session mid-protocol: start clean next time.
+                await DropSessionAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _disposed = true;
+            await DropSessionAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        if (_ownDataSource is not null)
+        {
+            await _ownDataSource.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        _session?.Dispose();
+        _session = null;
+        _ownDataSource?.Dispose();
+    }
+
+    /// <summary>A batch of one statement kept (and prepared on first use) for the life of the session.</summary>
+    private NpgsqlBatch Batch(string sql)
+    {
+        _prepared ??= new Dictionary<string, NpgsqlBatch>(StringComparer.Ordinal);
+        if (!_prepared.TryGetValue(sql, out var batch))
+        {
+            batch = new NpgsqlBatch(_session);
+            _prepared[sql] = batch;
+        }
+
+        return batch;
+    }
+
+    private async ValueTask<NpgsqlConnection> SessionAsync(CancellationToken cancellationToken)
+    {
+        if (_session is { FullState: System.Data.ConnectionState.Open } open)
+        {
+            return open;
+        }
+
+        await DropSessionAsync().ConfigureAwait(false);
         NpgsqlConnection connection;
         if (_ownDataSource is not null)
         {
@@ -58,23 +153,39 @@ internal sealed class PostgresProbeConnector : IAsyncDisposable, IDisposable
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            return connection;
         }
         catch
         {
             await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+
+        _session = connection;
+        return connection;
     }
 
-    public ValueTask DisposeAsync() => _ownDataSource?.DisposeAsync() ?? ValueTask.CompletedTask;
+    private async ValueTask DropSessionAsync()
+    {
+        if (_prepared is not null)
+        {
+            foreach (var batch in _prepared.Values)
+            {
+                await batch.DisposeAsync().ConfigureAwait(false);
+            }
 
-    public void Dispose() => _ownDataSource?.Dispose();
+            _prepared = null;
+        }
+
+        if (_session is not null)
+        {
+            await _session.DisposeAsync().ConfigureAwait(false);
+            _session = null;
+        }
+    }
 
     private static void Apply(NpgsqlConnectionStringBuilder builder, PostgresReconciliationOptions options)
     {
         builder.ApplicationName = options.ProbeApplicationName;
-        builder.Pooling = true;
         builder.MinPoolSize = 0;
         builder.MaxPoolSize = 1;
         builder.ConnectionIdleLifetime = Math.Max(1, (int)Math.Ceiling(options.ProbeConnectionIdleLifetime.TotalSeconds));

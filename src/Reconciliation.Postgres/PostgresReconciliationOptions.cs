@@ -22,6 +22,12 @@ public sealed class PostgresReconciliationOptions
     /// <summary>Default of <see cref="ProbeConnectionIdleLifetime"/>: one minute.</summary>
     public static readonly TimeSpan DefaultProbeConnectionIdleLifetime = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// The most sessions one heal of <c>postgres.terminate-idle-in-transaction</c> or <c>postgres.cancel-blockers</c> signals
+    /// when the healer's policy sets no <c>MaxTargets</c>: 10. The rest wait for the next heal, and the outcome says so.
+    /// </summary>
+    public const int DefaultMaxTargets = 10;
+
     /// <summary>Default of <see cref="Replicas"/>: 1.</summary>
     public const int DefaultReplicas = 1;
 
@@ -57,14 +63,24 @@ public sealed class PostgresReconciliationOptions
     public TimeSpan ProbeConnectionIdleLifetime { get; set; } = DefaultProbeConnectionIdleLifetime;
 
     /// <summary>
-    /// The <c>application_name</c>s of this app's sessions. <c>postgres.terminate-idle-in-transaction</c> terminates only
-    /// sessions with one of these names. Empty (the default): the Application Name of the app's data source.
+    /// The <c>application_name</c>s of this app's sessions: part of the session healers' scope.
+    /// <c>postgres.terminate-idle-in-transaction</c> and <c>postgres.cancel-blockers</c> act only on client-backend sessions
+    /// of the app's database whose name is one of these AND whose role is one of <see cref="Roles"/>. Empty (the default):
+    /// the Application Name of the app's data source; with none the healers act on nothing.
     /// </summary>
     public IList<string> ApplicationNames { get; } = new List<string>();
 
     /// <summary>
-    /// True (the default): <c>postgres.idle_in_transaction.*</c> count only sessions of <see cref="ApplicationNames"/>, the
-    /// sessions the terminate healer may act on, so a violation it healed can close. False: every session of the database.
+    /// The roles (<c>pg_stat_activity.usename</c>) whose sessions the session healers may signal: part of their scope, with
+    /// <see cref="ApplicationNames"/>. Empty (the default): the user of the app's data source only, so an administrator's
+    /// <c>psql</c> or another service that happens to use the app's application name is never touched. Add a role here only
+    /// when the app itself connects under it too.
+    /// </summary>
+    public IList<string> Roles { get; } = new List<string>();
+
+    /// <summary>
+    /// True (the default): <c>postgres.idle_in_transaction.*</c> count only the sessions the terminate healer may act on
+    /// (client backends of <see cref="ApplicationNames"/> and <see cref="Roles"/>), so a violation it healed can close. False: every session of the database.
     /// When no application name is known the signals cover every session of the database.
     /// </summary>
     public bool IdleInTransactionOfApplicationsOnly { get; set; } = true;
@@ -76,8 +92,8 @@ public sealed class PostgresReconciliationOptions
     public TimeSpan TerminateIdleInTransactionAfter { get; set; } = DefaultTerminateIdleInTransactionAfter;
 
     /// <summary>
-    /// <c>postgres.cancel-blockers</c> cancels sessions that block a statement that has waited longer than this
-    /// (server clock: <c>now() - query_start</c> of the waiter). Default 30 seconds.
+    /// <c>postgres.cancel-blockers</c> cancels sessions that block a statement that has waited on a lock longer than this
+    /// (server clock: <c>now() - pg_locks.waitstart</c> of the waiter, PostgreSQL 14+). Default 30 seconds.
     /// </summary>
     public TimeSpan CancelBlockersAfter { get; set; } = DefaultCancelBlockersAfter;
 

@@ -60,6 +60,11 @@ internal sealed class PostgresReconciliationOptionsValidator : IValidateOptions<
             }
         }
 
+        for (var i = 0; i < options.Roles.Count; i++)
+        {
+            CheckApplicationName(errors, $"{key}:Roles:{i}", options.Roles[i]);
+        }
+
         CheckPositive(errors, $"{key}:ProbeConnectionIdleLifetime", options.ProbeConnectionIdleLifetime);
         CheckPositive(errors, $"{key}:TerminateIdleInTransactionAfter", options.TerminateIdleInTransactionAfter);
         CheckPositive(errors, $"{key}:CancelBlockersAfter", options.CancelBlockersAfter);

@@ -40,6 +40,11 @@ internal sealed class PostgresResource : IAsyncDisposable, IDisposable
             Logger.NoApplicationNames(Name);
         }
 
+        Roles = options.Roles.Count > 0
+            ? [.. options.Roles]
+            : string.IsNullOrEmpty(appSettings.Username) ? [] : [appSettings.Username];
+        Database = appSettings.Database ?? appSettings.Username;
+        CheckProbeDatabase(options, Database);
         Connector = new PostgresProbeConnector(dataSource, options);
     }
 
@@ -78,17 +83,26 @@ internal sealed class PostgresResource : IAsyncDisposable, IDisposable
     /// <summary>The application names the terminate healer may act on (empty: none known).</summary>
     public string[] ApplicationNames { get; }
 
+    /// <summary>The roles the session healers may signal (empty: none known, they act on nothing).</summary>
+    public string[] Roles { get; }
+
+    /// <summary>The app's database (the data source's, or Npgsql's default: the user name), or null when neither is set.</summary>
+    public string? Database { get; }
+
     /// <summary>True when the idle-in-transaction signals cover every session of the database.</summary>
-    public bool IdleInTransactionOfAllApplications => !Options.IdleInTransactionOfApplicationsOnly || ApplicationNames.Length == 0;
+    public bool IdleInTransactionOfAllApplications => !Options.IdleInTransactionOfApplicationsOnly || ApplicationNames.Length == 0 || Roles.Length == 0;
+
+    /// <summary>The default cap on targets per heal, when the policy sets none.</summary>
+    public static int MaxTargets(HealContext context) => context.MaxTargets ?? PostgresReconciliationOptions.DefaultMaxTargets;
 
     public PostgresProbeConnector Connector { get; }
 
     /// <summary>Reads the server snapshot on the probe's own connection, returning the connection to its pool right after.</summary>
     public async Task<PostgresServerSnapshot> ReadSnapshotAsync(CancellationToken cancellationToken)
     {
-        var connection = await Connector.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var connectionScope = connection.ConfigureAwait(false);
-        return await PostgresServerSnapshot.ReadAsync(connection, ApplicationNames, IdleInTransactionOfAllApplications, cancellationToken).ConfigureAwait(false);
+        return await Connector.UseAsync(
+            (_, batches, ct) => PostgresServerSnapshot.ReadAsync(batches(nameof(PostgresServerSnapshot)), ApplicationNames, Roles, IdleInTransactionOfAllApplications, ct),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The connection budget against a snapshot's settings.</summary>
@@ -98,6 +112,27 @@ internal sealed class PostgresResource : IAsyncDisposable, IDisposable
     public ValueTask DisposeAsync() => Connector.DisposeAsync();
 
     public void Dispose() => Connector.Dispose();
+
+    /// <summary>
+    /// The probe, the session healers and the migration gate read pg_stat_activity of the database they are connected to
+    /// (<c>current_database()</c>): a probe connection string for another database (a monitoring role connected to
+    /// <c>postgres</c>) would silently watch, and heal, the wrong one, so it fails at start.
+    /// </summary>
+    private static void CheckProbeDatabase(PostgresReconciliationOptions options, string? appDatabase)
+    {
+        if (options.ProbeConnectionString is null)
+        {
+            return;
+        }
+
+        var probe = new NpgsqlConnectionStringBuilder(options.ProbeConnectionString);
+        var probeDatabase = probe.Database ?? probe.Username;
+        if (appDatabase is not null && probeDatabase is not null && !string.Equals(appDatabase, probeDatabase, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException(
+                $"{PostgresReconciliationOptionsValidator.SectionPrefix}:{options.Resource}:ProbeConnectionString connects to the database '{probeDatabase}' but the data source uses '{appDatabase}': the probe and the session healers must watch the app's own database.");
+        }
+    }
 
     /// <summary>
     /// Npgsql tags pool metrics with the data source's Name, which defaults to its connection string without the password

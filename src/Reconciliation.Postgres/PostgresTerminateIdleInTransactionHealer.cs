@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
 using Reconciliation.Postgres.Telemetry;
@@ -6,23 +7,37 @@ using Reconciliation.Postgres.Telemetry;
 namespace Reconciliation.Postgres;
 
 /// <summary>
-/// <c>postgres.terminate-idle-in-transaction</c>: <c>pg_terminate_backend</c> on sessions of the current database that are
-/// idle in a transaction for longer than <see cref="PostgresReconciliationOptions.TerminateIdleInTransactionAfter"/>, and
-/// only those whose <c>application_name</c> is one of this app's (<see cref="PostgresResource.ApplicationNames"/>): never
-/// another application's session, never the probe's own. Their transactions roll back and their locks are released.
-/// Acts on the shared server, so it runs under the engine's lease (one replica at a time).
+/// <c>postgres.terminate-idle-in-transaction</c> (destructive, opt-in: it rolls the sessions' transactions back):
+/// <c>pg_terminate_backend</c> on sessions idle in a transaction for longer than
+/// <see cref="PostgresReconciliationOptions.TerminateIdleInTransactionAfter"/>, and only those in its scope: client
+/// backends (never autovacuum, walsenders, background workers) of the app's database whose <c>application_name</c> is one
+/// of <see cref="PostgresResource.ApplicationNames"/> AND whose role is one of <see cref="PostgresResource.Roles"/>; never
+/// the probe's own. At most <see cref="HealContext.MaxTargets"/> per heal (default
+/// <see cref="PostgresReconciliationOptions.DefaultMaxTargets"/>). One signal per session: a session the role may not
+/// signal is skipped, not fatal. The outcome says what it left alone and why. Runs under the engine's lease.
 /// </summary>
-internal sealed class PostgresTerminateIdleInTransactionHealer : IHealer
+internal sealed class PostgresTerminateIdleInTransactionHealer : IHealer, IPostgresSessionLog
 {
-    /// <summary>$1: application names (text[]); $2: minimum idle time (interval).</summary>
+    /// <summary>$1 application names; $2 roles; $3 minimum idle time. Every idle-in-transaction session of the database, with why it is out of scope.</summary>
+    internal const string CandidatesSql = """
+        SELECT s.pid, coalesce(s.application_name, ''), coalesce(s.usename::text, ''), s.backend_start, s.state,
+               extract(epoch FROM now() - s.state_change)::float8,
+               CASE WHEN s.backend_type IS DISTINCT FROM 'client backend' THEN 'not a client backend (' || coalesce(s.backend_type, '?') || ')'
+                    WHEN NOT (s.application_name = ANY($1)) THEN 'other application'
+                    WHEN s.usename IS NULL OR NOT (s.usename = ANY($2)) THEN 'other role'
+               END
+        FROM pg_stat_activity s
+        WHERE s.datname = current_database()
+          AND s.state IN ('idle in transaction', 'idle in transaction (aborted)')
+          AND s.state_change < now() - $3
+          AND s.pid <> pg_backend_pid()
+        ORDER BY s.state_change
+        """;
+
+    /// <summary>$1 pid, $2 backend_start: terminates the session only while it is the one found and still idle in a transaction.</summary>
     internal const string TerminateSql = """
-        SELECT pid, application_name, extract(epoch FROM now() - state_change)::float8, pg_terminate_backend(pid)
-        FROM pg_stat_activity
-        WHERE datname = current_database()
-          AND state IN ('idle in transaction', 'idle in transaction (aborted)')
-          AND application_name = ANY($1)
-          AND state_change < now() - $2
-          AND pid <> pg_backend_pid()
+        SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE pid = $1 AND backend_start = $2 AND state IN ('idle in transaction', 'idle in transaction (aborted)')
         """;
 
     private readonly PostgresResource _resource;
@@ -37,7 +52,7 @@ internal sealed class PostgresTerminateIdleInTransactionHealer : IHealer
     public string Name => PostgresHealerNames.TerminateIdleInTransaction;
 
     /// <inheritdoc />
-    public bool IsDestructive => false;
+    public bool IsDestructive => true;
 
     /// <inheritdoc />
     public HealScope Scope => HealScope.SharedResource;
@@ -47,55 +62,75 @@ internal sealed class PostgresTerminateIdleInTransactionHealer : IHealer
 
     /// <inheritdoc />
     public string DescribePlan(HealContext context) =>
-        $"terminate sessions of {Describe(_resource.ApplicationNames)} on {_resource.Name} idle in transaction longer than {Seconds(_resource.Options.TerminateIdleInTransactionAfter)} s";
+        string.Create(CultureInfo.InvariantCulture,
+            $"terminate up to {PostgresResource.MaxTargets(context)} client sessions of {Describe(_resource.ApplicationNames)} as role {Describe(_resource.Roles)} on {_resource.Name} idle in transaction longer than {Seconds(_resource.Options.TerminateIdleInTransactionAfter)} s (their transactions roll back)");
 
     /// <inheritdoc />
     public async ValueTask<HealOutcome> HealAsync(HealContext context, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(context);
         if (_resource.ApplicationNames.Length == 0)
         {
-            return HealOutcome.Skipped("no application_name to match: set Application Name on the data source or ApplicationNames");
+            return HealOutcome.Skipped("no application_name in scope: set Application Name on the data source or ApplicationNames");
         }
 
-        var terminated = 0;
-        var refused = 0;
+        if (_resource.Roles.Length == 0)
+        {
+            return HealOutcome.Skipped("no role in scope: the data source names no user; set Roles");
+        }
+
+        var targets = new PostgresSessionTargets { Cap = PostgresResource.MaxTargets(context) };
         try
         {
-            var connection = await _resource.Connector.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using var connectionScope = connection.ConfigureAwait(false);
-            var command = new NpgsqlCommand(TerminateSql, connection);
-            await using var commandScope = command.ConfigureAwait(false);
-            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = _resource.ApplicationNames });
-            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = _resource.Options.TerminateIdleInTransactionAfter });
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using var readerScope = reader.ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            await _resource.Connector.UseAsync(async (connection, _, ct) =>
             {
-                if (reader.GetBoolean(3))
+                var command = new NpgsqlCommand(CandidatesSql, connection);
+                await using var commandScope = command.ConfigureAwait(false);
+                command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = _resource.ApplicationNames });
+                command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = _resource.Roles });
+                command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = _resource.Options.TerminateIdleInTransactionAfter });
+                foreach (var candidate in await PostgresSessionTargets.ReadAsync(command, ct).ConfigureAwait(false))
                 {
-                    terminated++;
-                    _resource.Logger.SessionTerminated(reader.GetInt32(0), reader.GetString(1), _resource.Name, reader.GetDouble(2));
+                    if (candidate.Excluded is { } why)
+                    {
+                        targets.LeaveAlone(why);
+                    }
+                    else if (await targets.SignalAsync(connection, TerminateSql, candidate, this, ct).ConfigureAwait(false))
+                    {
+                        _resource.Logger.SessionTerminated(candidate.Pid, candidate.Application, candidate.Role, _resource.Name, candidate.Seconds);
+                    }
                 }
-                else
-                {
-                    // The session ended on its own between the scan and the signal.
-                    refused++;
-                }
-            }
+
+                return 0;
+            }, cancellationToken).ConfigureAwait(false);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
         {
-            return HealOutcome.Failed("permission denied to terminate sessions: grant pg_signal_backend to the probe's role");
+            return HealOutcome.Failed("permission denied to read sessions: grant pg_monitor (or pg_read_all_stats) to the probe's role");
         }
 
-        return terminated > 0
-            ? HealOutcome.Healed(string.Create(CultureInfo.InvariantCulture, $"terminated {terminated} session(s) of {Describe(_resource.ApplicationNames)} idle in transaction"))
-            : HealOutcome.Skipped(refused > 0
-                ? "the matching sessions ended before they were terminated"
-                : $"no session of {Describe(_resource.ApplicationNames)} idle in transaction longer than {Seconds(_resource.Options.TerminateIdleInTransactionAfter)} s");
+        var leftAlone = targets.LeftAlone("session");
+        if (leftAlone.Length > 0)
+        {
+            _resource.Logger.SessionsLeftAlone(_resource.Name, Name, leftAlone[2..]);
+        }
+
+        if (targets.Acted > 0)
+        {
+            return HealOutcome.Healed(string.Create(CultureInfo.InvariantCulture,
+                $"terminated {targets.Acted} session(s) of {Describe(_resource.ApplicationNames)} idle in transaction{leftAlone}"));
+        }
+
+        return targets.NotPermitted > 0
+            ? HealOutcome.Failed("no session terminated" + leftAlone)
+            : HealOutcome.Skipped(string.Create(CultureInfo.InvariantCulture,
+                $"no session in scope ({Describe(_resource.ApplicationNames)} as {Describe(_resource.Roles)}) idle in transaction longer than {Seconds(_resource.Options.TerminateIdleInTransactionAfter)} s{leftAlone}"));
     }
 
-    internal static string Describe(string[] applications) => applications.Length == 0 ? "(no application)" : "'" + string.Join("', '", applications) + "'";
+    void IPostgresSessionLog.NotPermitted(PostgresSessionCandidate candidate, string serverMessage) =>
+        _resource.Logger.SessionNotPermitted(_resource.Name, Name, candidate.Pid, candidate.Application, candidate.Role, SecretScrubber.Scrub(serverMessage));
+
+    internal static string Describe(string[] values) => values.Length == 0 ? "(none)" : "'" + string.Join("', '", values) + "'";
 
     internal static string Seconds(TimeSpan value) => value.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
 }

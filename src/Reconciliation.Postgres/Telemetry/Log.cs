@@ -11,11 +11,11 @@ internal static partial class Log
     [LoggerMessage(101, LogLevel.Warning, "PostgreSQL {Resource}: connection budget {Budget} exceeds the {Available} usable connections (max pool size {MaxPoolSize} x {Replicas} replicas + {ProbeConnections} probe connections + {OtherClients} other clients): under full load the server will answer 'sorry, too many clients already'", EventName = "CapacityOverBudget")]
     public static partial void CapacityOverBudget(this ILogger logger, string resource, long budget, int available, int maxPoolSize, int replicas, int probeConnections, int otherClients);
 
-    [LoggerMessage(102, LogLevel.Warning, "Terminated PostgreSQL session {Pid} of application {Application} on {Resource}: idle in transaction for {IdleSeconds:F1} s", EventName = "SessionTerminated")]
-    public static partial void SessionTerminated(this ILogger logger, int pid, string application, string resource, double idleSeconds);
+    [LoggerMessage(102, LogLevel.Warning, "Terminated PostgreSQL session {Pid} of application {Application} (role {Role}) on {Resource}: idle in transaction for {IdleSeconds:F1} s", EventName = "SessionTerminated")]
+    public static partial void SessionTerminated(this ILogger logger, int pid, string application, string role, string resource, double idleSeconds);
 
-    [LoggerMessage(103, LogLevel.Warning, "Cancelled the statement of PostgreSQL session {Pid} (application {Application}, state {State}) on {Resource}: it blocked a statement waiting {WaitSeconds:F1} s", EventName = "BlockerCancelled")]
-    public static partial void BlockerCancelled(this ILogger logger, int pid, string application, string? state, string resource, double waitSeconds);
+    [LoggerMessage(103, LogLevel.Warning, "Cancelled the statement of PostgreSQL session {Pid} (application {Application}, role {Role}, state {State}) on {Resource}: it blocked a session waiting on a lock for {WaitSeconds:F1} s", EventName = "BlockerCancelled")]
+    public static partial void BlockerCancelled(this ILogger logger, int pid, string application, string role, string? state, string resource, double waitSeconds);
 
     [LoggerMessage(104, LogLevel.Warning, "Cleared the Npgsql connection pool of {Resource}: idle connections closed, busy ones close when returned", EventName = "PoolCleared")]
     public static partial void PoolCleared(this ILogger logger, string resource);
@@ -28,6 +28,12 @@ internal static partial class Log
 
     [LoggerMessage(107, LogLevel.Information, "PostgreSQL {Resource}: migration gate says {Verdict}: {Reasons}", EventName = "MigrationGateChecked")]
     public static partial void MigrationGateChecked(this ILogger logger, string resource, string verdict, string reasons);
+
+    [LoggerMessage(109, LogLevel.Information, "PostgreSQL {Resource}: {Healer} left alone: {LeftAlone}", EventName = "SessionsLeftAlone")]
+    public static partial void SessionsLeftAlone(this ILogger logger, string resource, string healer, string leftAlone);
+
+    [LoggerMessage(110, LogLevel.Warning, "PostgreSQL {Resource}: {Healer} may not signal session {Pid} (application {Application}, role {Role}): {ServerMessage}; skipped", EventName = "SessionNotPermitted")]
+    public static partial void SessionNotPermitted(this ILogger logger, string resource, string healer, int pid, string application, string role, string serverMessage);
 
     [LoggerMessage(108, LogLevel.Warning, "PostgreSQL {Resource}: blocker session {Pid} (application {Application}) is idle in transaction; cancelling has no statement to stop, terminate it instead (postgres.terminate-idle-in-transaction)", EventName = "BlockerIdleInTransaction")]
     public static partial void BlockerIdleInTransaction(this ILogger logger, string resource, int pid, string application);

@@ -30,7 +30,8 @@ public sealed class BlockerTests
 
         // The blocker: one statement that takes the lock and keeps running (its own implicit transaction, so a cancel aborts
         // it and frees the lock; LOCK TABLE outside a transaction block is not allowed, inside DO it is).
-        await using var blocker = new NpgsqlConnection(As("blocker"));
+        // The blocker is one of the app's own sessions (same application name and role): the healer's scope.
+        await using var blocker = new NpgsqlConnection(As("blocked-app"));
         await blocker.OpenAsync(ct);
         await using var blockerCommand = new NpgsqlCommand("DO $$ BEGIN LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE; PERFORM pg_sleep(60); END $$", blocker);
         var blockerRun = blockerCommand.ExecuteNonQueryAsync(ct);
@@ -81,7 +82,7 @@ public sealed class BlockerTests
             Assert.False(blockerRun.IsCompleted);
             Assert.All(waiters, w => Assert.False(w.Run.IsCompleted));
             Assert.Equal(2, second.ValueOf(PostgresSignalNames.LocksBlocked, "main-db"));
-            await ServerQueries.CountAsync(database, "SELECT count(*) FILTER (WHERE pg_cancel_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'blocker'");
+            await ServerQueries.CountAsync(database, "SELECT count(*) FILTER (WHERE pg_cancel_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'blocked-app'");
         }
         else
         {
@@ -105,7 +106,7 @@ public sealed class BlockerTests
             var third = await harness.TickAsync();
             Assert.Equal(0, third.ValueOf(PostgresSignalNames.LocksBlocked, "main-db"));
             Assert.Equal(ViolationState.Closed, EngineHarness.ViolationOf(third, Rule)?.State);
-            Assert.Contains(harness.Logs.GetSnapshot(), r => r.Id.Name == "BlockerCancelled" && r.Message.Contains("blocker", StringComparison.Ordinal));
+            Assert.Contains(harness.Logs.GetSnapshot(), r => r.Id.Name == "BlockerCancelled" && r.Message.Contains("blocked-app", StringComparison.Ordinal));
         }
     }
 }

@@ -39,7 +39,8 @@ public sealed class IdleInTransactionTests
                 r.Above = 1;
                 r.Resource = "main-db";
                 r.Heal.Add(PostgresHealerNames.TerminateIdleInTransaction);
-            }));
+            })
+            .AllowDestructive(PostgresHealerNames.TerminateIdleInTransaction));
 
         // Ages come from the server's clock: wait (bounded) until all three sessions have been idle past the limit.
         await Eventually.UntilAsync(async () => await ServerQueries.IdleInTransactionAsync(database, LeakyApp, 1.5) == 2
@@ -133,7 +134,7 @@ public sealed class IdleInTransactionTests
 
         var heal = Assert.Single(second.Heals);
         Assert.Equal(HealOutcomeKind.DryRun, heal.Outcome.Kind);
-        Assert.Contains($"terminate sessions of '{LeakyApp}'", heal.Outcome.Reason, StringComparison.Ordinal);
+        Assert.Contains($"client sessions of '{LeakyApp}'", heal.Outcome.Reason, StringComparison.Ordinal);
         Assert.Equal(1, await ServerQueries.IdleInTransactionAsync(database, LeakyApp, 0));
         await transaction.RollbackAsync(ct);
         await leaky.DisposeAsync();

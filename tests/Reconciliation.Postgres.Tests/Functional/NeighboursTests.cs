@@ -1,0 +1,423 @@
+using System.Diagnostics.Metrics;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Reconciliation.Tests;
+using Xunit;
+
+namespace Reconciliation.Postgres.Tests.Functional;
+
+/// <summary>
+/// "Do no harm": the app's session healers next to hostile and innocent neighbours on a real server. The app connects as
+/// its own non-superuser role that MAY signal other roles (pg_signal_backend) and read every session (pg_monitor), so
+/// only the healers' scope keeps the neighbours safe. Each test counts the neighbours touched: expected 0.
+/// </summary>
+public sealed class NeighboursTests
+{
+    private const string AppName = "orders";
+    private const string Password = "S3cr3t-neighbour-pw";
+
+    [Fact]
+    public async Task Terminate_touches_only_the_apps_own_idle_transactions()
+    {
+        await using var world = await World.CreateAsync(nameof(Terminate_touches_only_the_apps_own_idle_transactions));
+        await using var app = world.AppDataSource();
+
+        var own = new List<NpgsqlConnection>();
+        for (var i = 0; i < 2; i++)
+        {
+            own.Add(world.Track((await ServerQueries.OpenIdleTransactionAsync(await app.OpenConnectionAsync(TestContext.Current.CancellationToken))).Connection));
+        }
+
+        // Neighbours: another application of the same role, the app's name under another role, an admin's psql that uses the
+        // app's name (superuser), a pg_dump holding a lock, and the app's own name and role in another database.
+        var neighbours = new List<NpgsqlConnection>
+        {
+            await world.IdleTransactionAsync(world.AppRole, "billing"),
+            await world.IdleTransactionAsync(world.OtherRole, AppName),
+            await world.IdleTransactionAsync(null, AppName),
+            await world.IdleTransactionAsync(null, "pg_dump", "SELECT count(*) FROM accounts"),
+            await world.IdleTransactionAsync(world.AppRole, AppName, database: world.OtherDatabase),
+        };
+        var neighbourPids = neighbours.Select(n => n.ProcessID).ToArray();
+        await Eventually.UntilAsync(async () => await ServerQueries.CountAsync(world.Admin,
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND state_change < now() - interval '1.5 seconds'") >= 7,
+            "every session has been idle in transaction for 1.5 s");
+
+        // Dry-run and no opt-in first: nothing may be touched.
+        foreach (var mode in new[] { "dry-run", "no-opt-in" })
+        {
+            await using var cautious = EngineHarness.Create(b =>
+            {
+                b.AddPostgres("main-db", app, o => o.TerminateIdleInTransactionAfter = TimeSpan.FromSeconds(1))
+                    .AddRule("idle-tx", r =>
+                    {
+                        r.Signal = PostgresSignalNames.IdleInTransactionMaxAge;
+                        r.Above = 1;
+                        r.Heal.Add(PostgresHealerNames.TerminateIdleInTransaction);
+                    });
+                if (mode == "dry-run")
+                {
+                    b.AllowDestructive(PostgresHealerNames.TerminateIdleInTransaction)
+                        .ConfigureHealer(PostgresHealerNames.TerminateIdleInTransaction, p => p.DryRun = true);
+                }
+            });
+            await cautious.TickAsync();
+            var second = await cautious.TickAsync();
+            Assert.All(second.Heals, h => Assert.Equal(HealOutcomeKind.DryRun, h.Outcome.Kind));
+            Assert.Equal(7, await world.AliveAsync([.. own.Select(c => c.ProcessID), .. neighbourPids]));
+        }
+
+        await using var harness = EngineHarness.Create(b => b
+            .AddPostgres("main-db", app, o => o.TerminateIdleInTransactionAfter = TimeSpan.FromSeconds(1))
+            .AddRule("idle-tx", r =>
+            {
+                r.Signal = PostgresSignalNames.IdleInTransactionMaxAge;
+                r.Above = 1;
+                r.Heal.Add(PostgresHealerNames.TerminateIdleInTransaction);
+            })
+            .AllowDestructive(PostgresHealerNames.TerminateIdleInTransaction));
+
+        var first = await harness.TickAsync();
+        Assert.Equal(2, first.ValueOf(PostgresSignalNames.IdleInTransactionCount, "main-db")); // the scope, not the neighbours
+        var heal = Assert.Single((await harness.TickAsync()).Heals);
+        Assert.Equal(HealOutcomeKind.Healed, heal.Outcome.Kind);
+        Assert.Contains("terminated 2 session(s)", heal.Outcome.Reason, StringComparison.Ordinal);
+        Assert.Contains("2 session(s) outside scope: other application", heal.Outcome.Reason, StringComparison.Ordinal); // billing, pg_dump
+        Assert.Contains("2 session(s) outside scope: other role", heal.Outcome.Reason, StringComparison.Ordinal); // other role, admin
+
+        Assert.Equal(0, await world.AliveAsync([.. own.Select(c => c.ProcessID)]));
+        Assert.Equal(neighbours.Count, await world.AliveAsync(neighbourPids)); // 0 neighbours touched
+        foreach (var neighbour in neighbours)
+        {
+            await using var command = new NpgsqlCommand("SELECT 1", neighbour);
+            Assert.Equal(1, await command.ExecuteScalarAsync(TestContext.Current.CancellationToken)); // still in its transaction
+        }
+
+        Assert.Equal(ViolationState.Closed, EngineHarness.ViolationOf(await harness.TickAsync(), "idle-tx")?.State);
+        world.AssertNoSecret(harness.Logs.GetSnapshot().Select(r => r.Message));
+    }
+
+    [Fact]
+    public async Task A_session_the_role_may_not_signal_is_skipped_and_the_cap_binds()
+    {
+        await using var world = await World.CreateAsync(nameof(A_session_the_role_may_not_signal_is_skipped_and_the_cap_binds));
+        await using var app = world.AppDataSource();
+
+        // A superuser's session first (oldest), declared in scope on purpose: the app's role may not terminate it.
+        var superuser = await world.IdleTransactionAsync(null, AppName);
+        await Eventually.UntilAsync(async () => await ServerQueries.CountAsync(world.Admin,
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND state_change < now() - interval '0.2 seconds'") == 1, "the superuser session is the oldest");
+        var own = new List<NpgsqlConnection>();
+        for (var i = 0; i < 3; i++)
+        {
+            own.Add(world.Track((await ServerQueries.OpenIdleTransactionAsync(await app.OpenConnectionAsync(TestContext.Current.CancellationToken))).Connection));
+        }
+
+        await Eventually.UntilAsync(async () => await ServerQueries.CountAsync(world.Admin,
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND state_change < now() - interval '1.5 seconds'") == 4, "idle for 1.5 s");
+
+        await using var harness = EngineHarness.Create(b => b.AddPostgres("main-db", app, o =>
+        {
+            o.TerminateIdleInTransactionAfter = TimeSpan.FromSeconds(1);
+            o.Roles.Add(world.AppRole);
+            o.Roles.Add(PostgresServerNames.Superuser);
+        }));
+        var healer = harness.Services.GetServices<IHealer>().Single(h => h.Name == PostgresHealerNames.TerminateIdleInTransaction);
+        var outcome = await healer.HealAsync(new HealContext("idle-tx", PostgresSignalNames.IdleInTransactionMaxAge, "main-db", 2, 1,
+            RuleSeverity.Degraded, harness.Time.GetUtcNow(), 1, dryRun: false) { MaxTargets = 2 }, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HealOutcomeKind.Healed, outcome.Kind);
+        Assert.Contains("terminated 2 session(s)", outcome.Reason, StringComparison.Ordinal);
+        Assert.Contains("1 session(s) in scope not permitted to signal", outcome.Reason, StringComparison.Ordinal);
+        Assert.Contains("MaxTargets 2 bound: 1 more session(s) in scope left for the next heal", outcome.Reason, StringComparison.Ordinal);
+        Assert.Equal(1, await world.AliveAsync([superuser.ProcessID]));
+        Assert.Equal(1, await world.AliveAsync([.. own.Select(c => c.ProcessID)]));
+        Assert.Contains(harness.Logs.GetSnapshot(), r => r.Id.Name == "SessionNotPermitted");
+    }
+
+    [Fact]
+    public async Task Cancel_blockers_cancels_only_the_apps_own_blocker()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var world = await World.CreateAsync(nameof(Cancel_blockers_cancels_only_the_apps_own_blocker));
+        await using var app = world.AppDataSource();
+
+        // Blockers of the app's waiter, each in a running statement that holds ACCESS SHARE on accounts: the app's own, another
+        // application of the same role, the app's name under another role, and a pg_dump (superuser).
+        const string hold = "DO $$ BEGIN PERFORM count(*) FROM accounts; PERFORM pg_sleep(60); END $$";
+        var ownBlocker = await world.RunAsync(world.AppRole, AppName, hold);
+        var neighbours = new[]
+        {
+            await world.RunAsync(world.AppRole, "billing", hold),
+            await world.RunAsync(world.OtherRole, AppName, hold),
+            await world.RunAsync(null, "pg_dump", hold),
+        };
+        await Eventually.UntilAsync(async () => await ServerQueries.CountAsync(world.Admin,
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'accounts' AND l.granted") >= 4, "the blockers hold their locks");
+
+        var waiter = await world.RunAsync(world.AppRole, AppName, "DO $$ BEGIN LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE; END $$");
+        await Eventually.UntilAsync(async () => await ServerQueries.CountAsync(world.Admin,
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND waitstart < now() - interval '1.5 seconds'") == 1, "the waiter has waited 1.5 s on the lock");
+
+        await using var harness = EngineHarness.Create(b => b
+            .AddPostgres("main-db", app, o => o.CancelBlockersAfter = TimeSpan.FromSeconds(1))
+            .AddRule("blocked", r =>
+            {
+                r.Signal = PostgresSignalNames.LocksBlocked;
+                r.Above = 0;
+                r.Heal.Add(PostgresHealerNames.CancelBlockers);
+            })
+            .AllowDestructive(PostgresHealerNames.CancelBlockers));
+
+        var first = await harness.TickAsync();
+        Assert.Equal(1, first.ValueOf(PostgresSignalNames.LocksBlocked, "main-db"));
+        Assert.True(first.ValueOf(PostgresSignalNames.LocksMaxWait, "main-db") > 1); // from pg_locks.waitstart
+        var heal = Assert.Single((await harness.TickAsync()).Heals);
+        Assert.Equal(HealOutcomeKind.Healed, heal.Outcome.Kind);
+        Assert.Contains("cancelled the statements of 1 blocking session(s)", heal.Outcome.Reason, StringComparison.Ordinal);
+        Assert.Contains("2 blocker(s) outside scope: other application", heal.Outcome.Reason, StringComparison.Ordinal);
+        Assert.Contains("1 blocker(s) outside scope: other role", heal.Outcome.Reason, StringComparison.Ordinal);
+
+        var cancelled = await Assert.ThrowsAsync<PostgresException>(() => ownBlocker.Run.WaitAsync(TimeSpan.FromSeconds(30), ct));
+        Assert.Equal(PostgresErrorCodes.QueryCanceled, cancelled.SqlState);
+        Assert.All(neighbours, n => Assert.False(n.Run.IsCompleted)); // 0 neighbours touched
+        Assert.Equal(neighbours.Length, await world.AliveAsync(neighbours.Select(n => n.Connection.ProcessID).ToArray()));
+        Assert.False(waiter.Run.IsCompleted); // still blocked by the neighbours: their business, not ours
+
+        await ServerQueries.CountAsync(world.Admin, "SELECT count(*) FILTER (WHERE pg_cancel_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'DO $$%pg_sleep%' AND pid <> pg_backend_pid()");
+        foreach (var run in neighbours.Append(waiter).Append(ownBlocker))
+        {
+            try
+            {
+                await run.Run.WaitAsync(TimeSpan.FromSeconds(30), ct);
+            }
+            catch (PostgresException)
+            {
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_probe_connection_string_for_another_database_fails_at_start()
+    {
+        await using var world = await World.CreateAsync(nameof(A_probe_connection_string_for_another_database_fails_at_start));
+        await using var app = world.AppDataSource();
+
+        var error = Assert.ThrowsAny<Exception>(() =>
+        {
+            var harness = EngineHarness.Create(b => b.AddPostgres("main-db", app, o => o.ProbeConnectionString = new NpgsqlConnectionStringBuilder(world.Admin) { Database = "postgres" }.ConnectionString));
+            harness.Services.GetRequiredService<IReconciler>();
+        });
+        var messages = string.Join(" | ", Unwrap(error).Select(e => e.Message));
+        Assert.Contains("Reconciliation:Postgres:main-db:ProbeConnectionString connects to the database 'postgres'", messages, StringComparison.Ordinal);
+        world.AssertNoSecret([messages]);
+    }
+
+    [Fact]
+    public async Task No_npgsql_metric_series_of_the_librarys_pools_carries_a_connection_string()
+    {
+        await using var world = await World.CreateAsync(nameof(No_npgsql_metric_series_of_the_librarys_pools_carries_a_connection_string));
+        var appSettings = new NpgsqlConnectionStringBuilder(world.AppConnectionString(AppName));
+        var builder = new NpgsqlDataSourceBuilder(appSettings.ConnectionString) { Name = "orders-db" };
+        await using var app = builder.Build();
+
+        var series = new List<string>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = static (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "Npgsql")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        void Capture<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
+        {
+            var line = new StringBuilder(instrument.Name);
+            foreach (var tag in tags)
+            {
+                line.Append(' ').Append(tag.Key).Append('=').Append(tag.Value);
+            }
+
+            lock (series)
+            {
+                series.Add(line.ToString());
+            }
+        }
+
+        listener.SetMeasurementEventCallback<int>(Capture);
+        listener.SetMeasurementEventCallback<long>(Capture);
+        listener.SetMeasurementEventCallback<double>(Capture);
+        listener.Start();
+
+        await using (var harness = EngineHarness.Create(b => b.AddPostgres("main-db", app, o => o.ProbeConnectionString = world.AppConnectionString("ignored"))))
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Empty((await harness.TickAsync()).ProbeFailures);
+            }
+
+            listener.RecordObservableInstruments();
+        }
+
+        string[] ours;
+        lock (series)
+        {
+            ours = [.. series];
+        }
+
+        Assert.Contains(ours, s => s.Contains("db.client.connection.pool.name=reconciliation-probe:main-db", StringComparison.Ordinal));
+        Assert.Contains(ours, s => s.Contains("db.client.connection.pool.name=orders-db", StringComparison.Ordinal));
+
+        // Other tests in this process, and this test's own observer queries (unnamed, application "test-observer"), run
+        // unnamed pools; none of the library's series is tagged with a connection string.
+        var library = ours.Where(s => !s.Contains("test-observer", StringComparison.Ordinal)).ToArray();
+        Assert.True(!library.Any(s => s.Contains(world.Database, StringComparison.Ordinal)), string.Join("\n", library.Where(s => s.Contains(world.Database, StringComparison.Ordinal)).Distinct()));
+        Assert.DoesNotContain(library.Where(s => s.Contains(world.AppRole, StringComparison.Ordinal)), s => s.Contains("Host=", StringComparison.OrdinalIgnoreCase));
+        world.AssertNoSecret(ours);
+    }
+
+    private static IEnumerable<Exception> Unwrap(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            yield return e;
+        }
+    }
+
+    private static class PostgresServerNames
+    {
+        public const string Superuser = Reconciliation.TestServers.PostgresServer.Superuser;
+    }
+
+    /// <summary>A database with the app's role, another role, an "accounts" table, and a second database; cleaned up on dispose.</summary>
+    private sealed class World : IAsyncDisposable
+    {
+        private readonly List<NpgsqlConnection> _opened = [];
+
+        private World(string admin, string appRole, string otherRole, string otherDatabase)
+        {
+            Admin = admin;
+            AppRole = appRole;
+            OtherRole = otherRole;
+            OtherDatabase = otherDatabase;
+            Database = new NpgsqlConnectionStringBuilder(admin).Database!;
+        }
+
+        /// <summary>The superuser's connection string for the test database.</summary>
+        public string Admin { get; }
+
+        public string Database { get; }
+
+        public string AppRole { get; }
+
+        public string OtherRole { get; }
+
+        public string OtherDatabase { get; }
+
+        public static async Task<World> CreateAsync(string scope)
+        {
+            var pg = await RequireServer.PostgresAsync();
+            var admin = await pg.CreateDatabaseAsync("nb_" + scope);
+            var other = new NpgsqlConnectionStringBuilder(await pg.CreateDatabaseAsync("nb_other")).Database!;
+            var suffix = new NpgsqlConnectionStringBuilder(admin).Database!;
+            var world = new World(admin, "app_" + suffix, "other_" + suffix, other);
+            await ServerQueries.CountAsync(admin, $"""
+                SELECT 0 FROM (SELECT 1) x;
+                CREATE ROLE "{world.AppRole}" LOGIN PASSWORD '{Password}' IN ROLE pg_signal_backend, pg_monitor;
+                CREATE ROLE "{world.OtherRole}" LOGIN PASSWORD '{Password}';
+                CREATE TABLE accounts (id int);
+                INSERT INTO accounts VALUES (1), (2);
+                GRANT ALL ON accounts TO "{world.AppRole}", "{world.OtherRole}";
+                SELECT 0
+                """);
+            return world;
+        }
+
+        /// <summary>The app's data source: its own role and application name, pooled.</summary>
+        public NpgsqlDataSource AppDataSource() => NpgsqlDataSource.Create(AppConnectionString(AppName));
+
+        public string AppConnectionString(string application) =>
+            new NpgsqlConnectionStringBuilder(Admin) { Username = AppRole, Password = Password, ApplicationName = application, Pooling = true }.ConnectionString;
+
+        /// <summary>A session of <paramref name="role"/> (null: the superuser) that starts a transaction, runs <paramref name="sql"/>, and sits idle in it.</summary>
+        public async Task<NpgsqlConnection> IdleTransactionAsync(string? role, string application, string sql = "SELECT 1", string? database = null)
+        {
+            var connection = Open(role, application, database);
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            var transaction = await connection.BeginTransactionAsync(TestContext.Current.CancellationToken);
+            await using var command = new NpgsqlCommand(sql, connection, transaction);
+            await command.ExecuteScalarAsync(TestContext.Current.CancellationToken);
+            return connection;
+        }
+
+        /// <summary>A session of <paramref name="role"/> running <paramref name="sql"/> in the background.</summary>
+        public async Task<(NpgsqlConnection Connection, Task<int> Run)> RunAsync(string? role, string application, string sql)
+        {
+            var connection = Open(role, application, null);
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            var command = new NpgsqlCommand(sql, connection);
+            return (connection, command.ExecuteNonQueryAsync(CancellationToken.None));
+        }
+
+        public NpgsqlConnection Track(NpgsqlConnection connection)
+        {
+            _opened.Add(connection);
+            return connection;
+        }
+
+        /// <summary>How many of <paramref name="pids"/> still have a session on the server.</summary>
+        public async Task<long> AliveAsync(int[] pids) =>
+            await ServerQueries.CountAsync(Admin, "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)", pids);
+
+        public void AssertNoSecret(IEnumerable<string> texts)
+        {
+            foreach (var text in texts)
+            {
+                Assert.DoesNotContain(Password, text, StringComparison.Ordinal);
+                Assert.DoesNotContain(new NpgsqlConnectionStringBuilder(Admin).Password!, text, StringComparison.Ordinal);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var connection in _opened)
+            {
+                try
+                {
+                    await connection.DisposeAsync();
+                }
+                catch (Exception e) when (e is NpgsqlException or ObjectDisposedException or InvalidOperationException)
+                {
+                    // Terminated by the healer under test: nothing to close.
+                }
+            }
+
+            NpgsqlConnection.ClearAllPools();
+            await ServerQueries.CountAsync(Admin, $"""
+                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename IN ('{AppRole}', '{OtherRole}');
+                """);
+        }
+
+        private NpgsqlConnection Open(string? role, string application, string? database)
+        {
+            var settings = new NpgsqlConnectionStringBuilder(Admin) { ApplicationName = application, Pooling = false };
+            if (role is not null)
+            {
+                settings.Username = role;
+                settings.Password = Password;
+            }
+
+            if (database is not null)
+            {
+                settings.Database = database;
+            }
+
+            var connection = new NpgsqlConnection(settings.ConnectionString);
+            _opened.Add(connection);
+            return connection;
+        }
+    }
+}
