@@ -46,7 +46,7 @@ public static class OrdersApp
             .AddRedis("cache", redis, o =>
             {
                 o.MaxMemoryPolicy = "allkeys-lru";
-                o.ConfigRefreshInterval = TimeSpan.FromSeconds(1);
+                o.OwnsMaxMemoryPolicy = true; // the demo's Redis is the app's own: set-policy may correct it
             })
             .AddPostgresQueue("emails", o =>
             {

@@ -31,4 +31,10 @@ internal static partial class Log
 
     [LoggerMessage(208, LogLevel.Information, "Redis resource {Resource}: the admin command {Command} is allowed again", EventName = "AdminCommandAllowed")]
     public static partial void AdminCommandAllowed(this ILogger logger, string resource, string command);
+
+    [LoggerMessage(209, LogLevel.Warning, "Redis resource {Resource}: redis.set-policy stops: {Reason}", EventName = "SetPolicyConflict")]
+    public static partial void SetPolicyConflict(this ILogger logger, string resource, string reason);
+
+    [LoggerMessage(210, LogLevel.Warning, "Redis resource {Resource}: redis.evict-prefix refuses to run on a cluster: {Reason}", EventName = "EvictPrefixClusterRefused")]
+    public static partial void EvictPrefixClusterRefused(this ILogger logger, string resource, string reason);
 }

@@ -43,6 +43,15 @@ internal sealed class RedisEvictPrefixHealer : IHealer
 
         var options = _resource.Options;
         var connection = await _resource.Admin.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (Array.Exists(connection.GetServers(), static s => s.ServerType == ServerType.Cluster))
+        {
+            // SCAN walks one node and a multi-key UNLINK across slots is refused: on a cluster this healer would report a
+            // partial, misleading result. It refuses clearly instead.
+            var refusal = $"Redis resource '{_resource.Name}' is a Redis Cluster: redis.evict-prefix scans a single node and unlinks keys of several slots at once, so it refuses to run on a cluster (no key was touched)";
+            Log.EvictPrefixClusterRefused(_resource.Logger, _resource.Name, refusal);
+            return HealOutcome.Skipped(refusal);
+        }
+
         var database = connection.GetDatabase(options.Database);
         var batch = new List<RedisKey>(options.EvictBatchSize);
         long removed = 0;

@@ -3,10 +3,11 @@ using StackExchange.Redis;
 namespace Reconciliation.Redis;
 
 /// <summary>
-/// Reads one Redis server with ONE <c>INFO</c> round trip per tick (hit ratio over a window, memory, evictions, clients,
-/// latency) plus, when a policy is declared, <c>CONFIG GET maxmemory*</c> at <see cref="RedisReconciliationOptions.ConfigRefreshInterval"/>
-/// (sooner when <c>INFO</c> shows a change) for <c>redis.policy.drift</c>. Never <c>KEYS</c>, never <c>MONITOR</c>.
-/// A server that refuses <c>INFO</c> or <c>CONFIG</c> makes the probe unavailable (<c>probe.failed</c> = 1) with the reason.
+/// Reads one Redis server with ONE <c>INFO</c> round trip per tick: hit ratio over a window, memory, evictions, clients,
+/// latency, and <c>redis.policy.drift</c> from INFO's own <c>maxmemory_policy</c> and <c>maxmemory</c> (no <c>CONFIG</c>,
+/// so a managed Redis with <c>CONFIG</c> renamed or denied keeps every signal), plus <c>redis.policy.conflict</c>.
+/// Never <c>KEYS</c>, never <c>MONITOR</c>. A server that refuses <c>INFO</c> makes the probe unavailable
+/// (<c>probe.failed</c> = 1) with the reason.
 /// </summary>
 internal sealed class RedisProbe : IProbe
 {
@@ -16,6 +17,7 @@ internal sealed class RedisProbe : IProbe
     internal const int ClientsUsageIndex = 3;
     internal const int LatencyIndex = 4;
     internal const int PolicyDriftIndex = 5;
+    internal const int PolicyConflictIndex = 6;
 
     private static readonly SignalDescriptor[] Descriptors =
     [
@@ -25,6 +27,7 @@ internal sealed class RedisProbe : IProbe
         new(RedisSignalNames.ClientsUsage, SignalUnits.Ratio, "connected_clients / maxclients."),
         new(RedisSignalNames.Latency, SignalUnits.Seconds, "Round trip of the probe's INFO command."),
         new(RedisSignalNames.PolicyDrift, SignalUnits.Flag, "1 while the live maxmemory-policy (and maxmemory, when declared) differ from the declared values."),
+        new(RedisSignalNames.PolicyConflict, SignalUnits.Flag, "1 while another client has set the policy back after this app's own heal (the healer stops rather than fight)."),
     ];
 
     private readonly RedisResource _resource;
@@ -99,50 +102,21 @@ internal sealed class RedisProbe : IProbe
 
         if (_resource.HasContract)
         {
-            var config = await ReadConfigIfDueAsync(server, info, cancellationToken).ConfigureAwait(false);
-            if (_resource.Drift(config.Policy, config.MaxMemory) is { } drift)
+            var policy = info.MaxMemoryPolicy?.Trim().ToLowerInvariant();
+            long? maxMemory = info.MaxMemory >= 0 ? info.MaxMemory : null;
+            _resource.ObserveLive(policy, maxMemory, info.UsedMemory);
+            if (_resource.Drift(policy, maxMemory) is { } drift)
             {
                 writer.Write(PolicyDriftIndex, drift);
             }
+
+            writer.Write(PolicyConflictIndex, _resource.Conflict is null ? 0 : 1);
         }
 
         if (_refusedCommand is { } allowed)
         {
             _refusedCommand = null;
             Log.AdminCommandAllowed(_resource.Logger, _resource.Name, allowed);
-        }
-    }
-
-    private async Task<RedisResource.ConfigSnapshot> ReadConfigIfDueAsync(IServer server, RedisInfo info, CancellationToken cancellationToken)
-    {
-        var config = _resource.Config;
-        var now = _resource.Time.GetUtcNow();
-        var due = config is null
-            || now - config.ReadAt >= _resource.Options.ConfigRefreshInterval
-            || now < config.ReadAt
-
-            // INFO's memory section shows the live values too: a change seen there is confirmed with CONFIG GET now,
-            // instead of waiting for the slower cadence.
-            || (config.Refused is null && info.MaxMemoryPolicy is not null && config.Policy is not null
-                && !string.Equals(info.MaxMemoryPolicy, config.Policy, StringComparison.OrdinalIgnoreCase))
-            || (config.Refused is null && info.MaxMemory >= 0 && config.MaxMemory is { } max && info.MaxMemory != max);
-
-        if (!due)
-        {
-            return config!.Refused is { } refused ? throw Refused("CONFIG GET", refused) : config;
-        }
-
-        try
-        {
-            return await _resource.ReadConfigAsync(server, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (RedisErrors.IsRefused(e))
-        {
-            throw Refused("CONFIG GET", RedisErrors.Reason(e));
-        }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
-        {
-            throw RedisErrors.Concise(e, _resource.Name, "CONFIG GET");
         }
     }
 

@@ -10,9 +10,17 @@ public sealed class RedisReconciliationOptions
 {
     /// <summary>
     /// The declared <c>maxmemory-policy</c> (<c>allkeys-lru</c>, <c>volatile-lfu</c>, ...). When set, <c>redis.policy.drift</c>
-    /// compares the live value with it and <c>redis.set-policy</c> restores it. Default: not declared (no drift reading).
+    /// compares the live value (from <c>INFO</c>) with it; <c>redis.set-policy</c> restores it only when
+    /// <see cref="OwnsMaxMemoryPolicy"/> is true. Default: not declared (no drift reading).
     /// </summary>
     public string? MaxMemoryPolicy { get; set; }
+
+    /// <summary>
+    /// True when this app OWNS <c>maxmemory-policy</c> and <c>maxmemory</c> on this server (no other application depends on
+    /// them): only then does <c>redis.set-policy</c> write them. Default false: drift is detected and reported, never
+    /// corrected, so a shared Redis whose <c>noeviction</c> another application's job queue depends on is never overwritten.
+    /// </summary>
+    public bool OwnsMaxMemoryPolicy { get; set; }
 
     /// <summary>The declared <c>maxmemory</c> in bytes (0 = no limit). Default: not declared (not compared, not restored).</summary>
     public long? MaxMemory { get; set; }
@@ -21,8 +29,8 @@ public sealed class RedisReconciliationOptions
     public TimeSpan HitRatioWindow { get; set; } = RedisReconciliationDefaults.HitRatioWindow;
 
     /// <summary>
-    /// How often the probe reads <c>CONFIG GET maxmemory*</c> for the drift contract (only when a value is declared).
-    /// It reads sooner when the tick's <c>INFO</c> shows a policy or limit different from the last read. Default 1 minute.
+    /// Kept for compatibility; no longer used: the probe reads <c>maxmemory_policy</c> and <c>maxmemory</c> from the
+    /// tick's <c>INFO</c>, so it needs no <c>CONFIG GET</c> at all. Default 1 minute.
     /// </summary>
     public TimeSpan ConfigRefreshInterval { get; set; } = RedisReconciliationDefaults.ConfigRefreshInterval;
 

@@ -12,8 +12,10 @@ internal sealed class RedisResource : IAsyncDisposable, IDisposable
 {
     private readonly Lock _configGate = new();
     private IConnectionMultiplexer _application;
-    private ConfigSnapshot? _config;
+    private LiveSnapshot? _live;
+    private LiveSnapshot? _ownWrite;
     private string? _refused;
+    private string? _conflict;
 
     public RedisResource(string name, IConnectionMultiplexer application, RedisReconciliationOptions options, TimeProvider timeProvider, ILogger logger)
     {
@@ -39,7 +41,7 @@ internal sealed class RedisResource : IAsyncDisposable, IDisposable
     /// <summary>The declared policy, normalised, or null.</summary>
     public string? DeclaredPolicy { get; }
 
-    /// <summary>Whether anything is declared, so the drift contract (and <c>CONFIG GET</c>) applies.</summary>
+    /// <summary>Whether anything is declared, so the drift contract applies.</summary>
     public bool HasContract => DeclaredPolicy is not null || Options.MaxMemory is not null;
 
     /// <summary>The application's connection (replaced by <c>redis.reconnect</c> through the host's factory).</summary>
@@ -47,19 +49,19 @@ internal sealed class RedisResource : IAsyncDisposable, IDisposable
 
     public void ReplaceApplication(IConnectionMultiplexer connection) => Volatile.Write(ref _application, connection);
 
-    /// <summary>The last <c>CONFIG GET</c> reading, or null.</summary>
-    public ConfigSnapshot? Config
+    /// <summary>The live values from the last <c>INFO</c>, or null before the first reading.</summary>
+    public LiveSnapshot? Live
     {
         get
         {
             lock (_configGate)
             {
-                return _config;
+                return _live;
             }
         }
     }
 
-    /// <summary>The reason <c>CONFIG</c> was last refused, or null.</summary>
+    /// <summary>The reason <c>CONFIG SET</c> was last refused (renamed, disabled, ACL), or null.</summary>
     public string? ConfigRefused
     {
         get
@@ -71,49 +73,60 @@ internal sealed class RedisResource : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Reads <c>maxmemory*</c> with one <c>CONFIG GET</c> and keeps it. Throws what the server throws.</summary>
-    public async Task<ConfigSnapshot> ReadConfigAsync(IServer server, CancellationToken cancellationToken)
+    /// <summary>What another client set back after this app's own write, or null while there is no conflict.</summary>
+    public string? Conflict
     {
-        KeyValuePair<string, string>[] pairs;
-        try
+        get
         {
-            pairs = await server.ConfigGetAsync("maxmemory*").WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (RedisErrors.IsRefused(e))
-        {
-            var reason = RedisErrors.Reason(e);
             lock (_configGate)
             {
-                _refused = reason;
-                _config = new ConfigSnapshot(null, null, Time.GetUtcNow(), reason);
-            }
-
-            throw;
-        }
-
-        string? policy = null;
-        long? maxMemory = null;
-        foreach (var pair in pairs)
-        {
-            if (string.Equals(pair.Key, "maxmemory-policy", StringComparison.OrdinalIgnoreCase))
-            {
-                policy = pair.Value.Trim().ToLowerInvariant();
-            }
-            else if (string.Equals(pair.Key, "maxmemory", StringComparison.OrdinalIgnoreCase)
-                && long.TryParse(pair.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var bytes))
-            {
-                maxMemory = bytes;
+                return _conflict;
             }
         }
+    }
 
-        var snapshot = new ConfigSnapshot(policy, maxMemory, Time.GetUtcNow(), null);
+    /// <summary>
+    /// Records the live values one <c>INFO</c> showed. When they differ from what this app's own <c>redis.set-policy</c>
+    /// last wrote, another client changed them after the heal: a conflict, latched until the live values match the declared
+    /// ones again (someone agreed, or an operator settled it). A restart from a redis.conf with other values reads the same
+    /// way: something other than this app set them, so the healer stops and reports instead of fighting.
+    /// </summary>
+    public void ObserveLive(string? policy, long? maxMemory, long usedMemory)
+    {
         lock (_configGate)
         {
-            _refused = null;
-            _config = snapshot;
-        }
+            _live = new LiveSnapshot(policy, maxMemory, usedMemory, Time.GetUtcNow());
+            if (Drift(policy, maxMemory) is 0)
+            {
+                _conflict = null;
+                return;
+            }
 
-        return snapshot;
+            if (_ownWrite is { } written && ((written.Policy is not null && !string.Equals(written.Policy, policy, StringComparison.Ordinal))
+                || (written.MaxMemory is not null && written.MaxMemory != maxMemory)))
+            {
+                _conflict = $"another client set maxmemory-policy {policy ?? "(unknown)"}, maxmemory {maxMemory?.ToString(CultureInfo.InvariantCulture) ?? "(unknown)"} after this app's heal";
+                _ownWrite = null;
+            }
+        }
+    }
+
+    /// <summary>Records what <c>redis.set-policy</c> wrote, so a later flip back by someone else is seen as a conflict.</summary>
+    public void RecordOwnWrite(string? policy, long? maxMemory)
+    {
+        lock (_configGate)
+        {
+            _ownWrite = new LiveSnapshot(policy, maxMemory, -1, Time.GetUtcNow());
+            _refused = null;
+        }
+    }
+
+    public void RecordRefused(string reason)
+    {
+        lock (_configGate)
+        {
+            _refused = reason;
+        }
     }
 
     /// <summary>1 when the live values differ from the declared ones, 0 when they match, null when unknown.</summary>
@@ -133,6 +146,6 @@ internal sealed class RedisResource : IAsyncDisposable, IDisposable
 
     public void Dispose() => Admin.Dispose();
 
-    /// <summary>One <c>CONFIG GET maxmemory*</c> reading; <paramref name="Refused"/> set when the server refused it.</summary>
-    internal sealed record ConfigSnapshot(string? Policy, long? MaxMemory, DateTimeOffset ReadAt, string? Refused);
+    /// <summary>The eviction settings and memory use one <c>INFO</c> showed.</summary>
+    internal sealed record LiveSnapshot(string? Policy, long? MaxMemory, long UsedMemory, DateTimeOffset ReadAt);
 }

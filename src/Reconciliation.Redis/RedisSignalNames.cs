@@ -20,4 +20,11 @@ public static class RedisSignalNames
 
     /// <summary>1 while the live <c>maxmemory-policy</c> (and <c>maxmemory</c>, when declared) differ from the declared values, 0 when they match.</summary>
     public const string PolicyDrift = "redis.policy.drift";
+
+    /// <summary>
+    /// 1 while another client has set <c>maxmemory-policy</c> or <c>maxmemory</c> back after this app's own
+    /// <c>redis.set-policy</c> (two owners fighting): the healer then stops rather than flip it back; 0 otherwise.
+    /// Cleared when the live values match the declared ones again.
+    /// </summary>
+    public const string PolicyConflict = "redis.policy.conflict";
 }

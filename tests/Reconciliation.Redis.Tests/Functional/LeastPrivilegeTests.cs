@@ -28,6 +28,7 @@ public sealed class LeastPrivilegeTests
             .AddRedis(app, o =>
             {
                 o.MaxMemoryPolicy = "allkeys-lru";
+                o.OwnsMaxMemoryPolicy = true;
                 o.EvictPrefix = "myapp:cache:";
                 o.AdminConnectionFactory = async _ =>
                 {

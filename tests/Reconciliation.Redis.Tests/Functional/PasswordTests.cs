@@ -27,7 +27,7 @@ public sealed class PasswordTests
         var seen = new StringBuilder();
         using var listener = ListenToEveryInstrument(seen);
         await using var harness = ReconcilerHarness.Create(
-            b => b.AddRedis(app, o => { o.MaxMemoryPolicy = "allkeys-lru"; o.EvictPrefix = "pw-test:"; })
+            b => b.AddRedis(app, o => { o.MaxMemoryPolicy = "allkeys-lru"; o.OwnsMaxMemoryPolicy = true; o.EvictPrefix = "pw-test:"; })
                 .AddRule("eviction-policy", r => { r.Signal = RedisSignalNames.PolicyDrift; r.Above = 0.5; r.Heal.Add(RedisHealerNames.SetPolicy); })
                 .AddRule("redis-unreachable", r => { r.Signal = SignalNames.ProbeFailed; r.Above = 0.5; r.Severity = RuleSeverity.Unhealthy; r.Heal.Add(RedisHealerNames.Reconnect); }),
             services => services.AddHealthChecks().AddReconciliation());

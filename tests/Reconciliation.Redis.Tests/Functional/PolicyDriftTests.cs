@@ -20,7 +20,7 @@ public sealed class PolicyDriftTests
         var server = outside.GetServers()[0];
         var @for = TimeSpan.FromSeconds(20);
         await using var harness = ReconcilerHarness.Create(b => b
-            .AddRedis(app, o => o.MaxMemoryPolicy = "allkeys-lru")
+            .AddRedis(app, o => { o.MaxMemoryPolicy = "allkeys-lru"; o.OwnsMaxMemoryPolicy = true; })
             .AddRule("eviction-policy", r =>
             {
                 r.Signal = RedisSignalNames.PolicyDrift;
@@ -69,7 +69,7 @@ public sealed class PolicyDriftTests
         await using var outside = await ConnectionMultiplexer.ConnectAsync(redis.Configuration(allowAdmin: true));
         var server = outside.GetServers()[0];
         await using var harness = ReconcilerHarness.Create(b => b
-            .AddRedis(app, o => { o.MaxMemoryPolicy = "allkeys-lru"; o.MaxMemory = 64L * 1024 * 1024; })
+            .AddRedis(app, o => { o.MaxMemoryPolicy = "allkeys-lru"; o.MaxMemory = 64L * 1024 * 1024; o.OwnsMaxMemoryPolicy = true; })
             .AddRule("memory-limit", r => { r.Signal = RedisSignalNames.PolicyDrift; r.Above = 0.5; r.Heal.Add(RedisHealerNames.SetPolicy); }));
 
         Assert.Equal(0, (await harness.TickAsync()).ValueOf(RedisSignalNames.PolicyDrift, "redis"));
@@ -83,7 +83,7 @@ public sealed class PolicyDriftTests
     }
 
     [Fact]
-    public async Task Without_a_declared_policy_there_is_no_drift_reading_and_no_CONFIG_round_trip()
+    public async Task Without_a_declared_policy_there_is_no_drift_reading()
     {
         var redis = await RequireServer.RedisAsync();
         await using var app = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
@@ -93,7 +93,6 @@ public sealed class PolicyDriftTests
 
         Assert.Null(report.ValueOf(RedisSignalNames.PolicyDrift, "redis"));
         Assert.NotNull(report.ValueOf(RedisSignalNames.Latency, "redis"));
-        Assert.Null(harness.Services.GetRequiredKeyedService<RedisResource>("redis").Config);
     }
 
     private static async Task<string> PolicyAsync(IServer server) =>
