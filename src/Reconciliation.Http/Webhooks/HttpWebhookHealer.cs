@@ -1,4 +1,7 @@
+using System.Globalization;
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Reconciliation.Http.Internal;
@@ -7,8 +10,10 @@ using Reconciliation.Http.Telemetry;
 namespace Reconciliation.Http.Webhooks;
 
 /// <summary>
-/// <c>http.webhook</c>: POSTs the violation as JSON to a configured URL (a CI job that rolls a deploy back, a pager), signed
-/// with HMAC-SHA256 when a secret is configured. A 2xx answer is <see cref="HealOutcome.Healed"/> (the engine then verifies
+/// <c>http.webhook</c> (destructive unless declared otherwise): POSTs the violation as JSON to a configured URL (a CI job
+/// that rolls a deploy back, a pager) with Standard Webhooks headers: <c>webhook-id</c> (derived from rule, resource, the
+/// violation's start and the attempt, so a retry of the same attempt carries the same id and receivers de-duplicate),
+/// <c>webhook-timestamp</c> and, when secrets are configured, <c>webhook-signature</c> over <c>id.timestamp.body</c>. A 2xx answer is <see cref="HealOutcome.Healed"/> (the engine then verifies
 /// that the violation closes); any other status, a refused connection or a timeout is <see cref="HealOutcome.Failed"/>.
 /// The engine's heal policy decides how often it is called; this class never retries by itself.
 /// </summary>
@@ -22,6 +27,7 @@ internal sealed class HttpWebhookHealer : IHealer, IDisposable
     private readonly HttpClientSource _clients;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly string[] _secrets;
 
     public HttpWebhookHealer(HttpWebhookOptions options, IHttpClientFactory? clientFactory, TimeProvider timeProvider, ILogger<HttpWebhookHealer> logger)
     {
@@ -31,6 +37,7 @@ internal sealed class HttpWebhookHealer : IHealer, IDisposable
         _clients = new HttpClientSource(clientFactory, options.HttpClientName);
         _time = timeProvider;
         _logger = logger;
+        _secrets = [.. new[] { options.Secret }.Concat(options.Secrets).Where(static s => !string.IsNullOrEmpty(s)).Select(static s => s!)];
     }
 
     public string Name => HttpHealerNames.Webhook;
@@ -48,7 +55,8 @@ internal sealed class HttpWebhookHealer : IHealer, IDisposable
     public async ValueTask<HealOutcome> HealAsync(HealContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var payload = new HttpWebhookPayload(context.Rule, context.Resource, context.Signal, context.Observed, context.Limit,
+        var id = DeliveryId(context);
+        var payload = new HttpWebhookPayload(id, context.Rule, context.Resource, context.Signal, context.Observed, context.Limit,
             context.Severity, context.OpenedAt, context.Attempt, Name, _time.GetUtcNow());
         var body = JsonSerializer.SerializeToUtf8Bytes(payload, HttpWebhookJsonContext.Default.HttpWebhookPayload);
 
@@ -60,9 +68,12 @@ internal sealed class HttpWebhookHealer : IHealer, IDisposable
             request.Headers.TryAddWithoutValidation(header, value);
         }
 
-        if (!string.IsNullOrEmpty(_options.Secret))
+        var timestamp = _time.GetUtcNow().ToUnixTimeSeconds();
+        request.Headers.TryAddWithoutValidation(HttpWebhookSignature.IdHeader, id);
+        request.Headers.TryAddWithoutValidation(HttpWebhookSignature.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
+        if (_secrets.Length > 0)
         {
-            request.Headers.TryAddWithoutValidation(_options.SignatureHeader, HttpWebhookSignature.Compute(_options.Secret, body));
+            request.Headers.TryAddWithoutValidation(HttpWebhookSignature.SignatureHeader, HttpWebhookSignature.Sign(_secrets, id, timestamp, body));
         }
 
         using var timeout = new CancellationTokenSource(_options.Timeout, _time);
@@ -95,4 +106,14 @@ internal sealed class HttpWebhookHealer : IHealer, IDisposable
     }
 
     public void Dispose() => _clients.Dispose();
+
+    /// <summary>
+    /// <c>msg_</c> + 32 hex of SHA-256 over rule, resource, the violation's start and the attempt: stable across a retry of
+    /// the same attempt (in this process or another replica), different for the next attempt or the next violation.
+    /// </summary>
+    internal static string DeliveryId(HealContext context)
+    {
+        var key = string.Create(CultureInfo.InvariantCulture, $"{context.Rule}\n{context.Resource}\n{context.OpenedAt.UtcTicks}\n{context.Attempt}");
+        return "msg_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)).AsSpan(0, 16));
+    }
 }

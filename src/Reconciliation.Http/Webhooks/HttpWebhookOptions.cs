@@ -10,9 +10,6 @@ public sealed class HttpWebhookOptions
     /// <summary>The default timeout of one delivery, 10 seconds.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>The default signature header, <c>X-Reconciliation-Signature</c>.</summary>
-    public const string DefaultSignatureHeader = "X-Reconciliation-Signature";
-
     /// <summary>The default named client asked of <see cref="IHttpClientFactory"/>, <c>Reconciliation.Http.Webhook</c>.</summary>
     public const string DefaultHttpClientName = "Reconciliation.Http.Webhook";
 
@@ -20,19 +17,26 @@ public sealed class HttpWebhookOptions
     public Uri? Url { get; set; }
 
     /// <summary>
-    /// The HMAC-SHA256 key; when set, every delivery carries <see cref="SignatureHeader"/>: <c>sha256=&lt;hex of HMAC(body)&gt;</c>.
-    /// Read it from configuration (user secrets, environment, a vault); it is never logged. Default: no signature.
+    /// The signing secret, Standard Webhooks style (<c>whsec_&lt;base64 key&gt;</c>; any other string is used as its UTF-8
+    /// bytes). When set (here or in <see cref="Secrets"/>), every delivery carries <c>webhook-id</c>, <c>webhook-timestamp</c>
+    /// and <c>webhook-signature</c> (<c>v1,&lt;base64 HMAC-SHA256 of id.timestamp.body&gt;</c>); receivers verify with
+    /// <see cref="HttpWebhookSignature.Verify"/>. Read it from configuration (user secrets, environment, a vault); it is
+    /// never logged. Default: no signature (the id and timestamp headers are sent anyway).
     /// </summary>
     public string? Secret { get; set; }
+
+    /// <summary>
+    /// More signing secrets, for key rotation: every secret (<see cref="Secret"/> first) signs each delivery, and the
+    /// signatures go space-separated in <c>webhook-signature</c>, so receivers holding the old or the new key both verify.
+    /// Default: none.
+    /// </summary>
+    public IList<string> Secrets { get; } = new List<string>();
 
     /// <summary>
     /// Extra request headers (<c>Authorization: Bearer ...</c> for a CI API). Their values are treated like the secret: never
     /// logged. Default: none.
     /// </summary>
     public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-
-    /// <summary>The header that carries the signature. Default <c>X-Reconciliation-Signature</c>.</summary>
-    public string SignatureHeader { get; set; } = DefaultSignatureHeader;
 
     /// <summary>How long one delivery may take before it counts as failed. Default 10 seconds (the heal policy's Timeout also applies).</summary>
     public TimeSpan Timeout { get; set; } = DefaultTimeout;
@@ -42,9 +46,10 @@ public sealed class HttpWebhookOptions
 
     /// <summary>
     /// Whether the receiver does something that interrupts work (rolls a deploy back, restarts a fleet): then the healer runs
-    /// only when the host opted in with <c>AllowDestructive("http.webhook")</c>. Default false.
+    /// only when the host opted in with <c>AllowDestructive("http.webhook")</c>. Default TRUE: a webhook can do anything, so
+    /// it needs the opt-in unless the host declares it harmless (a pager, a chat message) with <c>IsDestructive = false</c>.
     /// </summary>
-    public bool IsDestructive { get; set; }
+    public bool IsDestructive { get; set; } = true;
 
     /// <summary>
     /// Whether the receiver acts on something every replica shares (a deploy). Then one replica at a time calls it, under the

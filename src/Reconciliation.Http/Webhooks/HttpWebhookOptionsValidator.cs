@@ -25,9 +25,21 @@ internal sealed class HttpWebhookOptionsValidator : IValidateOptions<HttpWebhook
             errors.Add($"{key}:Secret is set but empty; remove it for unsigned deliveries or give it a value.");
         }
 
-        if (string.IsNullOrWhiteSpace(options.SignatureHeader))
+        if (options.Secret is { Length: > 0 } secret && HttpWebhookSignature.IsMalformed(secret))
         {
-            errors.Add($"{key}:SignatureHeader is required.");
+            errors.Add($"{key}:Secret starts with whsec_ but the rest is not base64.");
+        }
+
+        for (var i = 0; i < options.Secrets.Count; i++)
+        {
+            if (string.IsNullOrEmpty(options.Secrets[i]))
+            {
+                errors.Add($"{key}:Secrets:{i} is empty.");
+            }
+            else if (HttpWebhookSignature.IsMalformed(options.Secrets[i]))
+            {
+                errors.Add($"{key}:Secrets:{i} starts with whsec_ but the rest is not base64.");
+            }
         }
 
         foreach (var header in options.Headers.Keys)

@@ -4,6 +4,7 @@ namespace Reconciliation.Http.Webhooks;
 
 /// <summary>The JSON body of a delivery (documented in docs/http.md; field names are the contract).</summary>
 internal sealed record HttpWebhookPayload(
+    string Id,
     string Rule,
     string Resource,
     string Signal,

@@ -33,9 +33,15 @@ public sealed class HttpWebhookHealerTests
         Assert.Equal(HealOutcomeKind.Healed, outcome.Kind);
         Assert.Contains("202", outcome.Reason, StringComparison.Ordinal);
         var delivery = Assert.Single(receiver.Deliveries);
-        Assert.Equal("sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), delivery.Body)), delivery.Signature);
-        Assert.True(HttpWebhookSignature.Verify(Secret, delivery.Body, delivery.Signature));
-        Assert.False(HttpWebhookSignature.Verify("another-secret", delivery.Body, delivery.Signature));
+
+        // Standard Webhooks: v1,base64(HMAC-SHA256(key, id.timestamp.body)), timestamp in Unix seconds from the TimeProvider.
+        Assert.Equal(Opened.AddMinutes(5).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), delivery.Timestamp);
+        Assert.StartsWith("msg_", delivery.Id, StringComparison.Ordinal);
+        var signed = Encoding.UTF8.GetBytes($"{delivery.Id}.{delivery.Timestamp}.").Concat(delivery.Body).ToArray();
+        Assert.Equal("v1," + Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), signed)), delivery.Signature);
+        Assert.Equal(HttpWebhookVerification.Valid, HttpWebhookSignature.Verify([Secret], delivery.Id, delivery.Timestamp, delivery.Signature, delivery.Body, fake));
+        Assert.Equal(HttpWebhookVerification.NoMatchingSignature, HttpWebhookSignature.Verify(["another-secret"], delivery.Id, delivery.Timestamp, delivery.Signature, delivery.Body, fake));
+        Assert.Equal(HttpWebhookVerification.NoMatchingSignature, HttpWebhookSignature.Verify([Secret], "msg_other", delivery.Timestamp, delivery.Signature, delivery.Body, fake));
 
         using var json = JsonDocument.Parse(delivery.Body);
         var root = json.RootElement;
@@ -48,6 +54,7 @@ public sealed class HttpWebhookHealerTests
         Assert.Equal(Opened, root.GetProperty("since").GetDateTimeOffset());
         Assert.Equal(3, root.GetProperty("attempt").GetInt32());
         Assert.Equal(HttpHealerNames.Webhook, root.GetProperty("healer").GetString());
+        Assert.Equal(delivery.Id, root.GetProperty("id").GetString());
         Assert.Equal(Opened.AddMinutes(5), root.GetProperty("sentAt").GetDateTimeOffset());
     }
 
@@ -128,6 +135,7 @@ public sealed class HttpWebhookHealerTests
                 o.Secret = Secret;
                 o.Headers["Authorization"] = "Bearer header-token-abc";
             })
+            .AllowDestructive(HttpHealerNames.Webhook)
             .AddRule("p99-too-high", r =>
             {
                 r.Signal = HttpSignalNames.LatencyP99;
@@ -162,6 +170,8 @@ public sealed class HttpWebhookHealerTests
         var everything = string.Join("\n", logs.Select(l => l.Message + " " + string.Join(",", l.StructuredState ?? [])))
             + string.Join("\n", heals.Select(h => h.Outcome.Reason));
         Assert.DoesNotContain(Secret, everything, StringComparison.Ordinal);
+        Assert.NotEmpty(receiver.Deliveries);
+        Assert.All(receiver.Deliveries, d => Assert.DoesNotContain(Secret, Encoding.UTF8.GetString(d.Body), StringComparison.Ordinal)); // nor in webhook bodies
         Assert.DoesNotContain("query-token-xyz", everything, StringComparison.Ordinal);
         Assert.DoesNotContain("header-token-abc", everything, StringComparison.Ordinal);
         Assert.Contains(receiver.Url.AbsolutePath, everything, StringComparison.Ordinal);
@@ -185,6 +195,96 @@ public sealed class HttpWebhookHealerTests
         Assert.True(healer.IsDestructive);
         Assert.Equal(HealScope.Process, healer.Scope);
         Assert.Equal($"POST the violation of rule p99-too-high on checkout (attempt 1) to {receiver.Url}", healer.DescribePlan(Context()));
+    }
+
+    [Fact]
+    public async Task A_retry_of_the_same_attempt_carries_the_same_id_and_the_next_attempt_a_new_one()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var fake = new FakeTimeProvider(Opened.AddMinutes(1));
+        await using var provider = Services(fake, o => o.Url = receiver.Url);
+        var healer = Healer(provider);
+
+        await healer.HealAsync(Context(attempt: 1), TestContext.Current.CancellationToken);
+        fake.Advance(TimeSpan.FromSeconds(30));
+        await healer.HealAsync(Context(attempt: 1), TestContext.Current.CancellationToken); // the same attempt, retried
+        await healer.HealAsync(Context(attempt: 2), TestContext.Current.CancellationToken);
+
+        var deliveries = receiver.Deliveries.ToArray();
+        Assert.Equal(3, deliveries.Length);
+        Assert.Equal(deliveries[0].Id, deliveries[1].Id);
+        Assert.NotEqual(deliveries[0].Timestamp, deliveries[1].Timestamp);
+        Assert.NotEqual(deliveries[0].Id, deliveries[2].Id);
+        Assert.Null(deliveries[0].Signature); // no secret, no signature; id and timestamp are sent anyway
+    }
+
+    [Fact]
+    public async Task Several_secrets_sign_for_rotation_and_the_receiver_helper_checks_the_tolerance_window()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var sent = new FakeTimeProvider(Opened);
+        var oldKey = "whsec_" + Convert.ToBase64String(Encoding.UTF8.GetBytes("old-key-0123456789"));
+        var newKey = "whsec_" + Convert.ToBase64String(Encoding.UTF8.GetBytes("new-key-9876543210"));
+        await using var provider = Services(sent, o =>
+        {
+            o.Url = receiver.Url;
+            o.Secret = oldKey;
+            o.Secrets.Add(newKey);
+        });
+
+        await Healer(provider).HealAsync(Context(), TestContext.Current.CancellationToken);
+        var delivery = Assert.Single(receiver.Deliveries);
+        var signatures = delivery.Signature!.Split(' ');
+        Assert.Equal(2, signatures.Length);
+        Assert.All(signatures, s => Assert.StartsWith("v1,", s, StringComparison.Ordinal));
+
+        // A whsec_ key is its base64-decoded bytes.
+        var signed = Encoding.UTF8.GetBytes($"{delivery.Id}.{delivery.Timestamp}.").Concat(delivery.Body).ToArray();
+        Assert.Equal("v1," + Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes("new-key-9876543210"), signed)), signatures[1]);
+
+        // Receivers with either key verify; one with neither does not.
+        var receiverClock = new FakeTimeProvider(Opened.AddMinutes(4));
+        Assert.Equal(HttpWebhookVerification.Valid, HttpWebhookSignature.Verify([newKey], delivery.Id, delivery.Timestamp, delivery.Signature, delivery.Body, receiverClock));
+        Assert.Equal(HttpWebhookVerification.Valid, HttpWebhookSignature.Verify([oldKey], delivery.Id, delivery.Timestamp, delivery.Signature, delivery.Body, receiverClock));
+        Assert.Equal(HttpWebhookVerification.NoMatchingSignature, HttpWebhookSignature.Verify(["whsec_" + Convert.ToBase64String(new byte[16])], delivery.Id, delivery.Timestamp, delivery.Signature, delivery.Body, receiverClock));
+
+        // Outside the window (default 5 minutes, either way): a replay.
+        receiverClock.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(1));
+        Assert.Equal(HttpWebhookVerification.TimestampOutOfTolerance, HttpWebhookSignature.Verify([newKey], delivery.Id, delivery.Timestamp, delivery.Signature, delivery.Body, receiverClock));
+        Assert.Equal(HttpWebhookVerification.Valid, HttpWebhookSignature.Verify([newKey], delivery.Id, delivery.Timestamp, delivery.Signature, delivery.Body, receiverClock, TimeSpan.FromMinutes(10)));
+        Assert.Equal(HttpWebhookVerification.TimestampOutOfTolerance, HttpWebhookSignature.Verify([newKey], delivery.Id, delivery.Timestamp, delivery.Signature, delivery.Body, new FakeTimeProvider(Opened.AddMinutes(-6))));
+        Assert.Equal(HttpWebhookVerification.MissingHeader, HttpWebhookSignature.Verify([newKey], null, delivery.Timestamp, delivery.Signature, delivery.Body, receiverClock));
+        Assert.Equal(HttpWebhookVerification.InvalidTimestamp, HttpWebhookSignature.Verify([newKey], delivery.Id, "yesterday", delivery.Signature, delivery.Body, receiverClock));
+
+        // The body tampered with: no match.
+        var tampered = delivery.Body.ToArray();
+        tampered[^2] ^= 1;
+        Assert.Equal(HttpWebhookVerification.NoMatchingSignature, HttpWebhookSignature.Verify([newKey], delivery.Id, delivery.Timestamp, delivery.Signature, tampered, new FakeTimeProvider(Opened)));
+    }
+
+    [Fact]
+    public async Task A_webhook_is_destructive_by_default_and_never_runs_without_opt_in()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Opened));
+        services.AddStateReconciliation(o => o.WarmUp = TimeSpan.Zero)
+            .AddHttpWebhook(o => o.Url = receiver.Url)
+            .AddProbe(_ => new ConstantProbe("checkout", 1))
+            .AddRule("p99-too-high", r => { r.Signal = HttpSignalNames.LatencyP99; r.Above = 0.5; r.Heal.Add(HttpHealerNames.Webhook); });
+        await using var provider = services.BuildServiceProvider();
+        Assert.True(Healer(provider).IsDestructive);
+
+        var reconciler = provider.GetRequiredService<IReconciler>();
+        var heals = new List<HealResult>();
+        for (var i = 0; i < 3; i++)
+        {
+            heals.AddRange((await reconciler.ReconcileOnceAsync(TestContext.Current.CancellationToken)).Heals);
+        }
+
+        Assert.DoesNotContain(heals, h => h.Outcome.Kind == HealOutcomeKind.Healed);
+        Assert.Empty(receiver.Deliveries); // 0 destructive acts without opt-in
     }
 
     private static ServiceProvider Services(FakeTimeProvider fake, Action<HttpWebhookOptions> configure)

@@ -34,11 +34,14 @@ internal sealed class WebhookReceiver : IAsyncDisposable
         {
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            string? Header(string name) => context.Request.Headers.TryGetValue(name, out var value) ? value.ToString() : null;
             receiver!.Deliveries.Enqueue(new Delivery(
                 body.ToArray(),
-                context.Request.Headers.TryGetValue("X-Reconciliation-Signature", out var signature) ? signature.ToString() : null,
+                Header(HttpWebhookSignature.SignatureHeader),
                 context.Request.ContentType,
-                context.Request.Headers.Authorization.ToString()));
+                context.Request.Headers.Authorization.ToString(),
+                Header(HttpWebhookSignature.IdHeader),
+                Header(HttpWebhookSignature.TimestampHeader)));
             receiver._firstDelivery.TrySetResult();
             if (receiver.Hold is { } hold)
             {
@@ -57,5 +60,5 @@ internal sealed class WebhookReceiver : IAsyncDisposable
         return _app.DisposeAsync();
     }
 
-    internal sealed record Delivery(byte[] Body, string? Signature, string? ContentType, string Authorization);
+    internal sealed record Delivery(byte[] Body, string? Signature, string? ContentType, string Authorization, string? Id, string? Timestamp);
 }
