@@ -42,7 +42,7 @@ public sealed class PostgresReconciliationBuilderExtensionsTests
         Assert.True(cancel.IsDestructive);
         Assert.Equal(HealScope.SharedResource, cancel.Scope);
         Assert.Equal(HealScope.Process, provider.GetServices<IHealer>().Single(h => h.Name == PostgresHealerNames.ClearPool).Scope);
-        Assert.False(provider.GetServices<IHealer>().Single(h => h.Name == PostgresHealerNames.TerminateIdleInTransaction).IsDestructive);
+        Assert.True(provider.GetServices<IHealer>().Single(h => h.Name == PostgresHealerNames.TerminateIdleInTransaction).IsDestructive);
 
         // The app's Application Name is the default list of sessions the terminate healer may act on.
         Assert.Equal(["orders-api"], provider.GetRequiredKeyedService<PostgresResource>("postgres").ApplicationNames);

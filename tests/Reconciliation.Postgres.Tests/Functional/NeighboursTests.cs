@@ -63,8 +63,8 @@ public sealed class NeighboursTests
                 }
             });
             await cautious.TickAsync();
-            var second = await cautious.TickAsync();
-            Assert.All(second.Heals, h => Assert.Equal(HealOutcomeKind.DryRun, h.Outcome.Kind));
+            var cautiousReport = await cautious.TickAsync();
+            Assert.All(cautiousReport.Heals, h => Assert.Equal(HealOutcomeKind.DryRun, h.Outcome.Kind));
             Assert.Equal(7, await world.AliveAsync([.. own.Select(c => c.ProcessID), .. neighbourPids]));
         }
 
@@ -80,7 +80,8 @@ public sealed class NeighboursTests
 
         var first = await harness.TickAsync();
         Assert.Equal(2, first.ValueOf(PostgresSignalNames.IdleInTransactionCount, "main-db")); // the scope, not the neighbours
-        var heal = Assert.Single((await harness.TickAsync()).Heals);
+        var second = await harness.TickAsync();
+        var heal = Assert.Single(second.Heals);
         Assert.Equal(HealOutcomeKind.Healed, heal.Outcome.Kind);
         Assert.Contains("terminated 2 session(s)", heal.Outcome.Reason, StringComparison.Ordinal);
         Assert.Contains("2 session(s) outside scope: other application", heal.Outcome.Reason, StringComparison.Ordinal); // billing, pg_dump
@@ -94,8 +95,10 @@ public sealed class NeighboursTests
             Assert.Equal(1, await command.ExecuteScalarAsync(TestContext.Current.CancellationToken)); // still in its transaction
         }
 
-        Assert.Equal(ViolationState.Closed, EngineHarness.ViolationOf(await harness.TickAsync(), "idle-tx")?.State);
+        var third = await harness.TickAsync();
+        Assert.Equal(ViolationState.Closed, EngineHarness.ViolationOf(third, "idle-tx")?.State);
         world.AssertNoSecret(harness.Logs.GetSnapshot().Select(r => r.Message));
+        world.AssertNoSecret([.. new[] { first, second, third }.Select(Reconciliation.Status.ReconciliationStatusJson.Serialize)]); // 0 secrets in status JSON
     }
 
     [Fact]
