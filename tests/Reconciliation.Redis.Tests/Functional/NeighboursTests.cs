@@ -146,6 +146,42 @@ public sealed class NeighboursTests
         }
     }
 
+    [Fact]
+    public async Task Evict_prefix_refuses_clearly_on_a_cluster_and_touches_no_key()
+    {
+        // A one-node Redis Cluster owning every slot: StackExchange.Redis sees a cluster server, as with a real cluster.
+        await using var redis = await RequireServer.DedicatedRedisAsync(new RedisServerOptions { ExtraArguments = ["--cluster-enabled", "yes"] });
+        await using (var setup = await ConnectionMultiplexer.ConnectAsync(redis.Configuration(allowAdmin: true)))
+        {
+            await setup.GetServers()[0].ExecuteAsync("CLUSTER", "ADDSLOTSRANGE", "0", "16383");
+        }
+
+        await using var app = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        await Eventually.UntilAsync(async () =>
+        {
+            try
+            {
+                await app.GetDatabase().StringSetAsync("app:cache:{a}1", "v");
+                return true;
+            }
+            catch (RedisServerException)
+            {
+                return false; // CLUSTERDOWN until the node has taken its slots
+            }
+        }, "the one-node cluster serves its slots");
+        await app.GetDatabase().StringSetAsync("app:cache:{b}2", "v");
+        await using var harness = ReconcilerHarness.Create(b => b.AddRedis(app, o => o.EvictPrefix = "app:cache:"));
+        var healer = harness.Services.GetServices<IHealer>().Single(h => h.Name == RedisHealerNames.EvictPrefix);
+
+        var outcome = await healer.HealAsync(new HealContext("evict", RedisSignalNames.MemoryUsage, "redis", 1, 0.9, RuleSeverity.Degraded,
+            harness.Time.GetUtcNow(), 1, false), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HealOutcomeKind.Skipped, outcome.Kind);
+        Assert.Contains("is a Redis Cluster", outcome.Reason, StringComparison.Ordinal);
+        Assert.True(await app.GetDatabase().KeyExistsAsync("app:cache:{a}1"));
+        Assert.True(await app.GetDatabase().KeyExistsAsync("app:cache:{b}2"));
+    }
+
     private static async Task<long> CallsAsync(IServer server, string command)
     {
         foreach (var line in (await server.InfoRawAsync("commandstats"))!.Split('\n'))
