@@ -11,7 +11,8 @@ namespace Reconciliation.Benchmarks.Adapters;
 /// <summary>
 /// The PostgreSQL adapter against its own I/O, on a real throwaway server: one server-probe tick beside a bare
 /// <c>SELECT 1</c> and a bare <c>SELECT count(*) FROM pg_stat_activity</c> (the baseline), each opening a connection from
-/// a one-connection pool with the probe's settings, so every row reuses one physical connection as the probe does.
+/// a one-connection pool with the probe's settings, so every row reuses one physical connection; and the same scan on a
+/// connection held open, as the probe now holds its session (no pool open per call).
 /// Goals: 1 round trip per tick; probe ≤ 1.5× the pg_stat_activity scan; the whole reconciler tick (every Postgres probe,
 /// rule evaluation, report) ≤ 5 % over the probe's own I/O.
 /// </summary>
@@ -25,6 +26,7 @@ public class PostgresProbeBenchmarks
     private PostgresServer _server = null!;
     private NpgsqlDataSource _app = null!;
     private NpgsqlDataSource _bare = null!;
+    private NpgsqlConnection _held = null!;
     private ServiceProvider _provider = null!;
     private ReconciliationEngine _engine = null!;
     private IProbe _probe = null!;
@@ -45,6 +47,7 @@ public class PostgresProbeBenchmarks
             Enlist = false,
         };
         _bare = NpgsqlDataSource.Create(bare.ConnectionString);
+        _held = await _bare.OpenConnectionAsync();
 
         var services = new ServiceCollection();
         EngineFactory.AddHostBasics(services);
@@ -64,6 +67,7 @@ public class PostgresProbeBenchmarks
         // Warm every pool, then check the premise: the probe reads, the tick reports the reading, nothing fails.
         await SelectOne();
         await PgStatActivity();
+        await PgStatActivityHeld();
         await ServerProbe();
         var report = await Tick();
         if (report.ProbeFailures.Count != 0 || report.ValueOf(PostgresSignalNames.ConnectionsUsage, _probe.Resource) is null)
@@ -74,6 +78,7 @@ public class PostgresProbeBenchmarks
 
         RoundTrips.Record(typeof(PostgresProbeBenchmarks), nameof(SelectOne), await CountCommandsAsync(SelectOne));
         RoundTrips.Record(typeof(PostgresProbeBenchmarks), nameof(PgStatActivity), await CountCommandsAsync(PgStatActivity));
+        RoundTrips.Record(typeof(PostgresProbeBenchmarks), nameof(PgStatActivityHeld), await CountCommandsAsync(PgStatActivityHeld));
         RoundTrips.Record(typeof(PostgresProbeBenchmarks), nameof(ServerProbe), await CountCommandsAsync(ServerProbe));
         RoundTrips.Record(typeof(PostgresProbeBenchmarks), nameof(Tick), await CountCommandsAsync(Tick));
     }
@@ -82,6 +87,7 @@ public class PostgresProbeBenchmarks
     public async Task Cleanup()
     {
         await _provider.DisposeAsync();
+        await _held.DisposeAsync();
         await _app.DisposeAsync();
         await _bare.DisposeAsync();
         await _server.DisposeAsync();
@@ -100,6 +106,14 @@ public class PostgresProbeBenchmarks
     {
         await using var connection = await _bare.OpenConnectionAsync();
         await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity", connection);
+        return await command.ExecuteScalarAsync();
+    }
+
+    /// <summary>The same scan on one connection held open (the probe holds its session too), so no pool open per call.</summary>
+    [Benchmark(Description = "Bare pg_stat_activity scan on a held connection")]
+    public async Task<object?> PgStatActivityHeld()
+    {
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity", _held);
         return await command.ExecuteScalarAsync();
     }
 
