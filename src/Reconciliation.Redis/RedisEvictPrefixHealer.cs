@@ -6,7 +6,8 @@ namespace Reconciliation.Redis;
 /// <summary>
 /// <c>redis.evict-prefix</c> (destructive, opt-in): removes the keys under <see cref="RedisReconciliationOptions.EvictPrefix"/>
 /// with <c>SCAN MATCH</c> + <c>UNLINK</c> in batches of <see cref="RedisReconciliationOptions.EvictBatchSize"/>, at most
-/// <see cref="RedisReconciliationOptions.EvictMaxKeys"/> keys per heal. Never <c>KEYS</c> (it blocks the server), never
+/// <see cref="RedisReconciliationOptions.EvictMaxKeys"/> keys per heal (or the policy's <see cref="HealContext.MaxTargets"/>
+/// when smaller). Never <c>KEYS</c> (it blocks the server), never
 /// <c>FLUSHALL</c>/<c>FLUSHDB</c> (they wipe every tenant's data): only what is ours goes, and the server keeps serving between batches.
 /// </summary>
 internal sealed class RedisEvictPrefixHealer : IHealer
@@ -32,7 +33,7 @@ internal sealed class RedisEvictPrefixHealer : IHealer
     public bool AppliesTo(string resource) => _prefix is not null && string.Equals(resource, _resource.Name, StringComparison.Ordinal);
 
     public string DescribePlan(HealContext context) =>
-        $"SCAN MATCH '{_pattern}' and UNLINK up to {_resource.Options.EvictMaxKeys} keys in batches of {_resource.Options.EvictBatchSize} on Redis resource '{_resource.Name}'";
+        $"SCAN MATCH '{_pattern}' and UNLINK up to {MaxKeys(context)} keys in batches of {_resource.Options.EvictBatchSize} on Redis resource '{_resource.Name}'";
 
     public async ValueTask<HealOutcome> HealAsync(HealContext context, CancellationToken cancellationToken)
     {
@@ -42,6 +43,7 @@ internal sealed class RedisEvictPrefixHealer : IHealer
         }
 
         var options = _resource.Options;
+        var maxKeys = MaxKeys(context);
         var connection = await _resource.Admin.GetAsync(cancellationToken).ConfigureAwait(false);
         if (Array.Exists(connection.GetServers(), static s => s.ServerType == ServerType.Cluster))
         {
@@ -75,13 +77,13 @@ internal sealed class RedisEvictPrefixHealer : IHealer
                     }
                 }
 
-                while (batch.Count >= options.EvictBatchSize || (batch.Count > 0 && (cursor == "0" || removed + batch.Count >= options.EvictMaxKeys)))
+                while (batch.Count >= options.EvictBatchSize || (batch.Count > 0 && (cursor == "0" || removed + batch.Count >= maxKeys)))
                 {
-                    var take = (int)Math.Min(Math.Min(batch.Count, options.EvictBatchSize), options.EvictMaxKeys - removed);
+                    var take = (int)Math.Min(Math.Min(batch.Count, options.EvictBatchSize), maxKeys - removed);
                     removed += await UnlinkAsync(database, batch, take, cancellationToken).ConfigureAwait(false);
                     batch.RemoveRange(0, take);
                     batches++;
-                    if (removed >= options.EvictMaxKeys)
+                    if (removed >= maxKeys)
                     {
                         batch.Clear();
                         break;
@@ -90,7 +92,7 @@ internal sealed class RedisEvictPrefixHealer : IHealer
 
                 complete = cursor == "0";
             }
-            while (!complete && removed < options.EvictMaxKeys);
+            while (!complete && removed < maxKeys);
         }
         catch (Exception e) when (RedisErrors.IsRefused(e))
         {
@@ -109,8 +111,11 @@ internal sealed class RedisEvictPrefixHealer : IHealer
 
         return HealOutcome.Healed(complete
             ? $"unlinked {removed} keys under '{_prefix}'"
-            : $"unlinked {removed} keys under '{_prefix}' (the per-heal limit EvictMaxKeys; more may remain)");
+            : $"unlinked {removed} keys under '{_prefix}' (the per-heal cap of {maxKeys} keys bound: EvictMaxKeys or MaxTargets; more may remain for the next heal)");
     }
+
+    private int MaxKeys(HealContext context) =>
+        context.MaxTargets is int cap ? Math.Min(cap, _resource.Options.EvictMaxKeys) : _resource.Options.EvictMaxKeys;
 
     private static async Task<long> UnlinkAsync(IDatabase database, List<RedisKey> batch, int take, CancellationToken cancellationToken)
     {

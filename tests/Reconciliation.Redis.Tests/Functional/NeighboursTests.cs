@@ -147,6 +147,28 @@ public sealed class NeighboursTests
     }
 
     [Fact]
+    public async Task Evict_prefix_honours_the_policys_MaxTargets_and_says_when_it_binds()
+    {
+        await using var redis = await RequireServer.DedicatedRedisAsync();
+        await using var app = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var db = app.GetDatabase();
+        for (var i = 0; i < 30; i++)
+        {
+            await db.StringSetAsync("app:cache:" + i, "v");
+        }
+
+        await using var harness = ReconcilerHarness.Create(b => b.AddRedis(app, o => { o.EvictPrefix = "app:cache:"; o.EvictBatchSize = 4; }));
+        var healer = harness.Services.GetServices<IHealer>().Single(h => h.Name == RedisHealerNames.EvictPrefix);
+        var outcome = await healer.HealAsync(new HealContext("evict", RedisSignalNames.MemoryUsage, "redis", 1, 0.9, RuleSeverity.Degraded,
+            harness.Time.GetUtcNow(), 1, false) { MaxTargets = 10 }, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HealOutcomeKind.Healed, outcome.Kind);
+        Assert.Contains("unlinked 10 keys", outcome.Reason, StringComparison.Ordinal);
+        Assert.Contains("per-heal cap of 10 keys bound", outcome.Reason, StringComparison.Ordinal);
+        Assert.Equal(20, (long)await db.ExecuteAsync("DBSIZE"));
+    }
+
+    [Fact]
     public async Task Evict_prefix_refuses_clearly_on_a_cluster_and_touches_no_key()
     {
         // A one-node Redis Cluster owning every slot: StackExchange.Redis sees a cluster server, as with a real cluster.
