@@ -35,6 +35,6 @@ internal static partial class Log
     [LoggerMessage(209, LogLevel.Warning, "Redis resource {Resource}: redis.set-policy stops: {Reason}", EventName = "SetPolicyConflict")]
     public static partial void SetPolicyConflict(this ILogger logger, string resource, string reason);
 
-    [LoggerMessage(210, LogLevel.Warning, "Redis resource {Resource}: redis.evict-prefix refuses to run on a cluster: {Reason}", EventName = "EvictPrefixClusterRefused")]
+    [LoggerMessage(210, LogLevel.Warning, "Redis resource {Resource}: redis.evict-prefix refuses to sweep the cluster: {Reason}", EventName = "EvictPrefixClusterRefused")]
     public static partial void EvictPrefixClusterRefused(this ILogger logger, string resource, string reason);
 }

@@ -169,10 +169,10 @@ public sealed class NeighboursTests
     }
 
     [Fact]
-    public async Task Evict_prefix_refuses_clearly_on_a_cluster_and_touches_no_key()
+    public async Task Evict_prefix_on_a_cluster_scans_every_primary_and_unlinks_only_the_prefix_key_by_key()
     {
         // A one-node Redis Cluster owning every slot: StackExchange.Redis sees a cluster server, as with a real cluster.
-        await using var redis = await RequireServer.DedicatedRedisAsync(new RedisServerOptions { ExtraArguments = ["--cluster-enabled", "yes"] });
+        await using var redis = await RequireServer.DedicatedRedisAsync(new RedisServerOptions { ExtraArguments = ["--cluster-enabled", "yes", "--cluster-announce-ip", "127.0.0.1"] });
         await using (var setup = await ConnectionMultiplexer.ConnectAsync(redis.Configuration(allowAdmin: true)))
         {
             await setup.GetServers()[0].ExecuteAsync("CLUSTER", "ADDSLOTSRANGE", "0", "16383");
@@ -192,16 +192,19 @@ public sealed class NeighboursTests
             }
         }, "the one-node cluster serves its slots");
         await app.GetDatabase().StringSetAsync("app:cache:{b}2", "v");
+        await app.GetDatabase().StringSetAsync("other:cache:{a}1", "v");
         await using var harness = ReconcilerHarness.Create(b => b.AddRedis(app, o => o.EvictPrefix = "app:cache:"));
         var healer = harness.Services.GetServices<IHealer>().Single(h => h.Name == RedisHealerNames.EvictPrefix);
 
         var outcome = await healer.HealAsync(new HealContext("evict", RedisSignalNames.MemoryUsage, "redis", 1, 0.9, RuleSeverity.Degraded,
             harness.Time.GetUtcNow(), 1, false), TestContext.Current.CancellationToken);
 
-        Assert.Equal(HealOutcomeKind.Skipped, outcome.Kind);
-        Assert.Contains("is a Redis Cluster", outcome.Reason, StringComparison.Ordinal);
-        Assert.True(await app.GetDatabase().KeyExistsAsync("app:cache:{a}1"));
-        Assert.True(await app.GetDatabase().KeyExistsAsync("app:cache:{b}2"));
+        // Keys of two different slots: a multi-key UNLINK would be refused (CROSSSLOT); one per key is not.
+        Assert.True(outcome.Kind == HealOutcomeKind.Healed, outcome.Reason);
+        Assert.Contains("unlinked 2 keys under 'app:cache:' across the cluster's 1 primaries", outcome.Reason, StringComparison.Ordinal);
+        Assert.False(await app.GetDatabase().KeyExistsAsync("app:cache:{a}1"));
+        Assert.False(await app.GetDatabase().KeyExistsAsync("app:cache:{b}2"));
+        Assert.True(await app.GetDatabase().KeyExistsAsync("other:cache:{a}1")); // the neighbour stays
     }
 
     private static async Task<long> CallsAsync(IServer server, string command)
