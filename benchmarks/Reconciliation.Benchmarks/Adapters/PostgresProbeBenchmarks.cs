@@ -47,7 +47,8 @@ public class PostgresProbeBenchmarks
             Enlist = false,
         };
         _bare = NpgsqlDataSource.Create(bare.ConnectionString);
-        _held = await _bare.OpenConnectionAsync();
+        _held = new NpgsqlConnection(_server.ConnectionStringFor("postgres", pooling: false, applicationName: PostgresReconciliationOptions.DefaultProbeApplicationName));
+        await _held.OpenAsync();
 
         var services = new ServiceCollection();
         EngineFactory.AddHostBasics(services);
