@@ -48,7 +48,7 @@ internal sealed class HealExecutor : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a heal in the background; the resource is busy from now until <see cref="Release"/> has completed.</summary>
+    /// <summary>Starts a heal in the background; the resource is busy from now until <see cref="ReleaseAsync"/> has completed.</summary>
     public HealExecution Start(ActiveViolation violation, IHealer healer, HealPolicy policy, HealContext context, DateTimeOffset now)
     {
         var execution = new HealExecution(violation, healer, policy, context, now);
@@ -71,9 +71,16 @@ internal sealed class HealExecutor : IAsyncDisposable
 
     /// <summary>
     /// Ends a heal after its verdict (or at once when it failed, skipped or only planned): when the healer's task has
-    /// ended, the lease is released and the resource is free again.
+    /// ended, the lease is released and the resource is free again. When the healer has already ended (the usual case)
+    /// the returned task completes once the lease is returned, so the caller's next decision sees the resource free;
+    /// when it still runs (it outlived its timeout) the release waits for it in the background.
     /// </summary>
-    public void Release(HealExecution execution) => execution.Released = Track(ReleaseAsync(execution));
+    public Task ReleaseAsync(HealExecution execution)
+    {
+        var release = Track(ReleaseCoreAsync(execution));
+        execution.Released = release;
+        return execution.HealerEnded.IsCompleted ? release : Task.CompletedTask;
+    }
 
     /// <summary>Completes when the resource is free (its heal released); for tests of heals that outlive their tick.</summary>
     internal Task WhenFreeAsync(string resource)
@@ -287,7 +294,7 @@ internal sealed class HealExecutor : IAsyncDisposable
         };
     }
 
-    private async Task ReleaseAsync(HealExecution execution)
+    private async Task ReleaseCoreAsync(HealExecution execution)
     {
         try
         {

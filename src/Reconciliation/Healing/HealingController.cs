@@ -91,7 +91,7 @@ internal sealed class HealingController : IDisposable
         {
             violation.AwaitingVerdict = null;
             await _executor.WriteAsync(execution.Record! with { Outcome = HealOutcomeKind.Skipped, Reason = "not judged: " + reason, IsVerdict = true }).ConfigureAwait(false);
-            _executor.Release(execution);
+            await _executor.ReleaseAsync(execution).ConfigureAwait(false);
         }
     }
 
@@ -353,7 +353,7 @@ internal sealed class HealingController : IDisposable
                 }
             }
 
-            _executor.Release(execution);
+            await _executor.ReleaseAsync(execution).ConfigureAwait(false);
             return;
         }
 
@@ -386,7 +386,7 @@ internal sealed class HealingController : IDisposable
                 break;
         }
 
-        _executor.Release(execution);
+        await _executor.ReleaseAsync(execution).ConfigureAwait(false);
     }
 
     private async Task FailVerificationAsync(ActiveViolation violation, DateTimeOffset now)
@@ -399,7 +399,7 @@ internal sealed class HealingController : IDisposable
         var reason = $"the violation did not close within {execution.Policy.VerifyWithin} of the heal";
         await _executor.WriteAsync(execution.Record! with { Outcome = HealOutcomeKind.Failed, Reason = reason, IsVerdict = true }).ConfigureAwait(false);
         _diagnostics.HealVerificationFailed(execution, reason, now);
-        _executor.Release(execution);
+        await _executor.ReleaseAsync(execution).ConfigureAwait(false);
     }
 
     private async Task JudgeHealedAsync(HealExecution execution, string reason, DateTimeOffset now)
@@ -407,7 +407,7 @@ internal sealed class HealingController : IDisposable
         // The loop is closed: the heal counts as a success only now, when its violation closed in time.
         await _executor.WriteAsync(execution.Record! with { Outcome = HealOutcomeKind.Healed, Reason = reason, IsVerdict = true }).ConfigureAwait(false);
         _diagnostics.HealVerified(execution, now);
-        _executor.Release(execution);
+        await _executor.ReleaseAsync(execution).ConfigureAwait(false);
     }
 
     private static void Escalate(ActiveViolation violation)

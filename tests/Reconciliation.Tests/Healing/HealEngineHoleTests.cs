@@ -49,6 +49,27 @@ public sealed class HealEngineHoleTests
     }
 
     [Fact]
+    public async Task Hole01_after_a_failed_verdict_the_lease_is_returned_so_the_next_attempt_is_not_blocked_by_its_own_replica()
+    {
+        var probe = new TestProbe("db", Signal);
+        var healer = new TestHealer("fix") { Scope = HealScope.SharedResource }; // says healed, changes nothing
+        await using var harness = Build(probe, [healer], r => r.Heal.Add("fix"),
+            b => b.ConfigureHealer("fix", p => { p.Cooldown = EngineHarness.Interval; p.MaxAttempts = 3; p.Window = TimeSpan.FromMinutes(30); }));
+        probe.Set(0.9);
+
+        var heals = new List<HealResult>();
+        await harness.TickAsync();
+        for (var t = 10; t <= 60; t += 10)
+        {
+            heals.AddRange((await harness.NextTickAsync()).Heals);
+        }
+
+        Assert.All(heals, h => Assert.Equal(HealOutcomeKind.Healed, h.Outcome.Kind));
+        Assert.Equal(3, heals.Count);
+        Assert.Equal(3, healer.Calls);
+    }
+
+    [Fact]
     public async Task Hole02_a_running_heal_does_not_stop_the_loop_and_is_verified_by_the_ticks_that_follow()
     {
         var db = new TestProbe("db", Signal);
