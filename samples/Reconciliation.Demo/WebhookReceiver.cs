@@ -1,13 +1,12 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Reconciliation.Http;
 
 namespace Reconciliation.Demo;
 
 /// <summary>
-/// Stands in for a CI job that rolls a deploy back: receives the http.webhook heal, checks its HMAC signature,
-/// and "rolls back" (here: removes the injected latency).
+/// Stands in for a CI job that rolls a deploy back: receives the http.webhook heal, checks its Standard Webhooks
+/// signature with the package's receiver helper, and "rolls back" (here: removes the injected latency).
 /// </summary>
 internal sealed class WebhookReceiver : IAsyncDisposable
 {
@@ -33,9 +32,9 @@ internal sealed class WebhookReceiver : IAsyncDisposable
         {
             using var body = new MemoryStream();
             await http.Request.Body.CopyToAsync(body);
-            var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body.ToArray()));
-            var signature = http.Request.Headers["X-Reconciliation-Signature"].ToString();
-            var valid = CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(signature));
+            var headers = http.Request.Headers;
+            var valid = HttpWebhookSignature.Verify([secret], headers[HttpWebhookSignature.IdHeader], headers[HttpWebhookSignature.TimestampHeader],
+                headers[HttpWebhookSignature.SignatureHeader], body.ToArray(), TimeProvider.System) == HttpWebhookVerification.Valid;
             narrator.Say("WEBHOOK", valid ? "signed rollback request received: rolling the slow release back" : "webhook with an INVALID signature rejected");
             if (!valid)
             {

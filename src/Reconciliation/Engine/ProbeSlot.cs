@@ -34,12 +34,8 @@ internal sealed class ProbeSlot
 
     public bool WasFailing { get; set; }
 
-    /// <summary>After a timeout: the old writer is closed forever (its buffer is never copied again), so a late write cannot reach a later tick.</summary>
-    public void AbandonWriter()
-    {
-        Writer.Close();
-        Writer = new SignalWriter(Probe.Signals);
-    }
+    /// <summary>After a timeout: the old writer is abandoned (its buffer is never copied again), so a late write cannot reach a later tick.</summary>
+    public void AbandonWriter() => Writer = new SignalWriter(Probe.Signals);
 
     /// <summary>
     /// Runs the probe on this tick's writer, reset to "no reading" first and given the tick's DI scope. A probe that

@@ -96,7 +96,7 @@ internal sealed class HealExecutor : IAsyncDisposable
     {
         try
         {
-            await OutboundCall.RunAsync(token => _journal.RecordAsync(record, token), CallTimeout, _time, CancellationToken.None).ConfigureAwait(false);
+            await OutboundCall.RunAsync(_journal, token => _journal.RecordAsync(record, token), CallTimeout, _time, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -219,7 +219,7 @@ internal sealed class HealExecutor : IAsyncDisposable
             IAsyncDisposable? lease;
             try
             {
-                lease = await OutboundCall.RunAsync(token => _lease.TryAcquireAsync(execution.Resource, policy.Timeout + policy.VerifyWithin, token),
+                lease = await OutboundCall.RunAsync(_lease, token => _lease.TryAcquireAsync(execution.Resource, policy.Timeout + policy.VerifyWithin, token),
                     CallTimeout, _time, _stopping.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -309,7 +309,7 @@ internal sealed class HealExecutor : IAsyncDisposable
         {
             try
             {
-                await OutboundCall.RunAsync(_ => lease.DisposeAsync(), CallTimeout, _time, CancellationToken.None).ConfigureAwait(false);
+                await OutboundCall.RunAsync(lease, _ => lease.DisposeAsync(), CallTimeout, _time, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e)
             {

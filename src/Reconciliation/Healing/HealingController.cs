@@ -314,7 +314,7 @@ internal sealed class HealingController : IDisposable
         // Counted only when a real heal is due, with every heal started and not yet journaled (this tick's included), so
         // neither a burst within one tick nor heals still running can overrun it. Dry-runs act on nothing and are not counted.
         var since = _budget.CountFrom(now, budget);
-        var recorded = await OutboundCall.RunAsync(token => _journal.CountAllAttemptsAsync(since, token), settings.CallTimeout, _time, cancellationToken).ConfigureAwait(false);
+        var recorded = await OutboundCall.RunAsync(_journal, token => _journal.CountAllAttemptsAsync(since, token), settings.CallTimeout, _time, cancellationToken).ConfigureAwait(false);
         var count = recorded + _executor.UnrecordedAttempts;
         if (!_budget.WouldExceed(now, count, budget))
         {
@@ -326,7 +326,7 @@ internal sealed class HealingController : IDisposable
     }
 
     private Task<int> CountAsync(string healer, string resource, DateTimeOffset since, HealingTickSettings settings, CancellationToken cancellationToken) =>
-        OutboundCall.RunAsync(token => _journal.CountAttemptsAsync(healer, resource, since, token), settings.CallTimeout, _time, cancellationToken);
+        OutboundCall.RunAsync(_journal, token => _journal.CountAttemptsAsync(healer, resource, since, token), settings.CallTimeout, _time, cancellationToken);
 
     private async Task ApplyAsync(HealExecution execution)
     {

@@ -6,7 +6,7 @@ namespace Reconciliation;
 /// every record of the last <see cref="Retention"/> (the longest attempt or budget window the options allow), so a
 /// window is never undercounted; older records are dropped.
 /// </summary>
-public sealed class InMemoryHealJournal : IHealJournal
+public sealed class InMemoryHealJournal : IHealJournal, INeverBlocks
 {
     /// <summary>How long records are kept, counted back from the newest one: 7 days.</summary>
     public static readonly TimeSpan Retention = HealingDefaults.MaxWindow;

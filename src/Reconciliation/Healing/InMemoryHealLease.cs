@@ -1,7 +1,7 @@
 namespace Reconciliation;
 
 /// <summary>The default lease: exclusion within this process, expiring after its duration on the <see cref="TimeProvider"/> clock.</summary>
-public sealed class InMemoryHealLease : IHealLease
+public sealed class InMemoryHealLease : IHealLease, INeverBlocks
 {
     private readonly Dictionary<string, (long Token, DateTimeOffset Expires)> _held = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -44,7 +44,7 @@ public sealed class InMemoryHealLease : IHealLease
         }
     }
 
-    private sealed class Handle(InMemoryHealLease owner, string resource, long token) : IAsyncDisposable
+    private sealed class Handle(InMemoryHealLease owner, string resource, long token) : IAsyncDisposable, INeverBlocks
     {
         private int _released;
 

@@ -7,6 +7,29 @@ namespace Reconciliation;
 /// </summary>
 internal static class OutboundCall
 {
+    /// <summary>
+    /// Calls <paramref name="call"/> on <paramref name="target"/>: inline when the target is one of the library's own
+    /// in-memory implementations (they never block and answer synchronously, so isolating them would only cost a
+    /// thread-pool hop per call), otherwise isolated under the deadline.
+    /// </summary>
+    public static async Task<T> RunAsync<T>(object target, Func<CancellationToken, ValueTask<T>> call, TimeSpan deadline, TimeProvider time, CancellationToken cancellationToken) =>
+        target is INeverBlocks
+            ? await call(cancellationToken).ConfigureAwait(false)
+            : await RunAsync(call, deadline, time, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc cref="RunAsync{T}(object, Func{CancellationToken, ValueTask{T}}, TimeSpan, TimeProvider, CancellationToken)"/>
+    public static async Task RunAsync(object target, Func<CancellationToken, ValueTask> call, TimeSpan deadline, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (target is INeverBlocks)
+        {
+            await call(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await RunAsync(call, deadline, time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public static async Task<T> RunAsync<T>(Func<CancellationToken, ValueTask<T>> call, TimeSpan deadline, TimeProvider time, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(deadline, time);

@@ -10,7 +10,6 @@ public sealed class SignalWriter
 {
     private readonly double[] _staged;
     private readonly IReadOnlyList<SignalDescriptor> _signals;
-    private volatile bool _open = true;
 
     // The probe writes into the writer's own buffer; the engine copies it into the signal table only when the probe
     // finished in time. So a probe that times out (or wakes up after its timeout) never touches the table at all.
@@ -41,11 +40,9 @@ public sealed class SignalWriter
             ThrowIndexOutOfRange(index, staged.Length);
         }
 
-        if (_open)
-        {
-            // NaN is the engine's "no reading"; a probe that computes NaN (0/0) has no reading either.
-            staged[index] = double.IsInfinity(value) ? double.NaN : value;
-        }
+        // NaN is the engine's "no reading"; a probe that computes NaN (0/0) has no reading either. A probe that outlived
+        // its timeout writes into a buffer the engine has abandoned (ProbeSlot.AbandonWriter) and never copies again.
+        staged[index] = double.IsInfinity(value) ? double.NaN : value;
     }
 
     /// <summary>Writes the reading of the signal named <paramref name="signal"/>.</summary>
@@ -72,7 +69,6 @@ public sealed class SignalWriter
     /// <summary>Copies this tick's readings into <paramref name="destination"/> (the probe's range of the signal table).</summary>
     internal void CopyTo(Span<double> destination) => _staged.AsSpan().CopyTo(destination);
 
-    internal void Close() => _open = false;
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowIndexOutOfRange(int index, int count) =>
