@@ -4,11 +4,12 @@ using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
-namespace Reconciliation.Postgres.Tests.Functional;
+namespace Reconciliation.Tests;
 
 /// <summary>
-/// The engine driven tick by tick on a fake clock, with captured logs. Rule timing runs on the fake clock; PostgreSQL's
-/// ages (now() - state_change) come from the server's clock, so tests wait for those with <see cref="Eventually"/>.
+/// The engine driven tick by tick on a fake clock, with captured logs, for the adapters' functional tests against real
+/// servers (shared by the PostgreSQL and PgBouncer test projects). Rule timing runs on the fake clock; the servers' own
+/// ages (now() - state_change) come from their clocks, so tests wait for those with <see cref="Eventually"/>.
 /// </summary>
 internal sealed class EngineHarness : IAsyncDisposable
 {
@@ -52,6 +53,22 @@ internal sealed class EngineHarness : IAsyncDisposable
     {
         var report = await Reconciler.ReconcileOnceAsync(TestContext.Current.CancellationToken);
         Time.Advance(Interval);
+        return report;
+    }
+
+    /// <summary>Ticks until a tick heals (the engine heals from the tick after the one that first sees the breach); at most five ticks.</summary>
+    public async Task<ReconciliationReport> TickUntilHealAsync()
+    {
+        ReconciliationReport report = null!;
+        for (var i = 0; i < 5; i++)
+        {
+            report = await TickAsync();
+            if (report.Heals.Count > 0)
+            {
+                return report;
+            }
+        }
+
         return report;
     }
 
