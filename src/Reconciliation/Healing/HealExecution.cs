@@ -51,8 +51,6 @@ internal sealed class HealExecution
     /// <summary>The engine did not start the healer (lease held or unavailable, host stopping): not the healer's own "skipped".</summary>
     public bool NotStarted { get; set; }
 
-    public bool IsAttempt => Outcome.Kind is HealOutcomeKind.Healed or HealOutcomeKind.Failed;
-
     public void Finish(HealOutcome outcome, DateTimeOffset completedAt, TimeSpan duration)
     {
         Outcome = outcome;

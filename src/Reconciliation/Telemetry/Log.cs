@@ -59,9 +59,6 @@ internal static partial class Log
     [LoggerMessage(18, LogLevel.Warning, "Event subscriber threw; ignored", EventName = "SubscriberFailed")]
     public static partial void SubscriberFailed(this ILogger logger, Exception exception);
 
-    [LoggerMessage(19, LogLevel.Error, "Healing skipped this tick: the heal journal or lease failed; readings and violations are still reported", EventName = "HealPhaseFailed")]
-    public static partial void HealPhaseFailed(this ILogger logger, Exception exception);
-
     [LoggerMessage(20, LogLevel.Information, "Violation of rule {Rule} on {Resource} dropped: {Reason}", EventName = "ViolationDropped")]
     public static partial void ViolationDropped(this ILogger logger, string rule, string resource, string reason);
 
