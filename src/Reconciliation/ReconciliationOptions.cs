@@ -1,3 +1,4 @@
+using Reconciliation.BuiltIn;
 
 namespace Reconciliation;
 
@@ -32,6 +33,17 @@ public sealed class ReconciliationOptions
 
     /// <summary>False pauses the background loop (read on every tick, so a reload can switch it; the reconciler still runs on demand). Default true.</summary>
     public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// This replica's name in a fleet: heal records carry it, the rule state a replica saves and resumes after a restart
+    /// is keyed by it, and process-scoped healers (<c>app.restart</c>) count only their own replica's attempts. It must
+    /// stay the same across restarts of the same replica and differ between replicas. Default: the machine name (the
+    /// pod name under Kubernetes); set it when several replicas run on one machine.
+    /// </summary>
+    public string ReplicaId { get; set; } = Environment.MachineName;
+
+    /// <summary>The crash-loop breaker and fleet guard of <c>app.restart</c>.</summary>
+    public AppRestartOptions AppRestart { get; set; } = new();
 
     /// <summary>Names of destructive healers the host allows to act (<c>app.restart</c>). Default: none.</summary>
     public IList<string> AllowDestructive { get; } = new List<string>();

@@ -112,4 +112,13 @@ public static class ReconciliationBuilderExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton<IHealLease, TLease>());
         return builder;
     }
+
+    /// <summary>Keeps each replica's rule state (open violations, heal progress, <c>For</c> timers) in a store, so a restart resumes it.</summary>
+    public static IReconciliationBuilder UseRuleStateStore<TStore>(this IReconciliationBuilder builder)
+        where TStore : class, IRuleStateStore
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IRuleStateStore, TStore>());
+        return builder;
+    }
 }

@@ -53,14 +53,17 @@ public static class ReconciliationServiceCollectionExtensions
         services.TryAddSingleton<ReconciliationDiagnostics>();
         services.TryAddSingleton<IHealJournal, InMemoryHealJournal>();
         services.TryAddSingleton<IHealLease, InMemoryHealLease>();
+        services.TryAddSingleton<IRuleStateStore, ProcessRuleStateStore>();
+        services.TryAddSingleton(static sp => new CatchingUpHealJournal(sp.GetRequiredService<IHealJournal>(), sp.GetRequiredService<ReconciliationDiagnostics>()));
         services.TryAddSingleton<ReconciliationEngine>();
         services.TryAddSingleton<IReconciler>(static sp => sp.GetRequiredService<ReconciliationEngine>());
         services.TryAddSingleton<IReconciliationState>(static sp => sp.GetRequiredService<ReconciliationEngine>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ReconciliationLoop>());
-        services.TryAddSingleton(static sp => new ReconciliationStatusProvider(sp.GetRequiredService<IReconciliationState>(), sp.GetRequiredService<IHealJournal>()));
+        services.TryAddSingleton(static sp => new ReconciliationStatusProvider(sp.GetRequiredService<IReconciliationState>(), sp.GetRequiredService<CatchingUpHealJournal>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProbe, ProcessProbe>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealer, AppRestartHealer>(
-            static sp => AppRestartHealer.Create(sp.GetService<IHostApplicationLifetime>())));
+            static sp => AppRestartHealer.Create(sp.GetService<IHostApplicationLifetime>(), () => (sp.GetRequiredService<CatchingUpHealJournal>(),
+                sp.GetRequiredService<IHealLease>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptionsMonitor<ReconciliationOptions>>().CurrentValue))));
         return new ReconciliationBuilder(services);
     }
 }

@@ -19,6 +19,8 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
     private readonly TimeProvider _time;
     private readonly TickScope _tickScope;
     private readonly ReconciliationReloader _reloader;
+    private readonly RuleStateKeeper _state;
+    private readonly CatchingUpHealJournal _journal;
     private readonly SemaphoreSlim _tickGate = new(1, 1);
     private readonly List<HealResult> _heals = [];
     private EngineSettings _settings;
@@ -35,8 +37,9 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         IOptions<ReconciliationOptions> options,
         IOptionsFactory<ReconciliationOptions> factory,
         IEnumerable<IOptionsChangeTokenSource<ReconciliationOptions>> changeSources,
-        IHealJournal journal,
+        CatchingUpHealJournal journal,
         IHealLease lease,
+        IRuleStateStore stateStore,
         TimeProvider timeProvider,
         ReconciliationDiagnostics diagnostics,
         ReconciliationOptionsValidator validator,
@@ -50,7 +53,9 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         StartedAt = timeProvider.GetUtcNow();
         _settings = EngineSettings.Compile(options.Value, _table, previous: null); // options.Value throws OptionsValidationException when invalid
         _probes = new ProbeRunner(_table, timeProvider, diagnostics);
-        _executor = new HealExecutor(lease, journal, timeProvider, diagnostics, scopes) { CallTimeout = _settings.Options.CallTimeout };
+        _executor = new HealExecutor(lease, journal, timeProvider, diagnostics, scopes) { CallTimeout = _settings.Options.CallTimeout, Replica = _settings.Options.ReplicaId };
+        _state = new RuleStateKeeper(stateStore, timeProvider, diagnostics.Logger);
+        _journal = journal;
         _healing = new HealingController(_executor, journal, new HealerRegistry(healers, _table.Resources.Distinct(StringComparer.Ordinal).ToArray()), diagnostics, timeProvider);
         _reloader = new ReconciliationReloader(factory, validator, changeSources, _table, diagnostics.Logger);
         diagnostics.Metrics.Observe(() => ReportMeasurements.Signals(LatestReport), () => ReportMeasurements.OpenViolations(LatestReport));
@@ -103,6 +108,12 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
     /// <summary>Completes when every heal started so far has its outcome (for tests of heals that outlive their tick).</summary>
     internal Task WhenHealOutcomesKnownAsync() => _executor.WhenOutcomesKnownAsync();
 
+    /// <summary>Completes when the rule-state save under way (if any) has ended (for tests).</summary>
+    internal Task WhenStateSavedAsync() => _state.WhenSavedAsync();
+
+    /// <summary>Completes when the journal's catch-up under way (if any) has ended (for tests).</summary>
+    internal Task WhenJournalCaughtUpAsync() => _journal.WhenCaughtUpAsync();
+
     /// <summary>Completes when the heal of the resource (if one runs) has its outcome (for tests).</summary>
     internal Task WhenHealOutcomeKnownAsync(string resource) => _executor.WhenOutcomeKnownAsync(resource);
 
@@ -134,6 +145,7 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         _reloader.Dispose();
         _healing.Dispose();
         await _executor.DisposeAsync().ConfigureAwait(false);
+        await _state.WhenSavedAsync().ConfigureAwait(false); // bounded by the call deadline
         _tickGate.Dispose();
     }
 
@@ -158,8 +170,13 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
             await _tickScope.EndAsync().ConfigureAwait(false);
         }
 
-        // The hot path: readings are in place; compare them with the compiled rules.
         var evaluator = settings.Evaluator;
+        if (!_state.Loaded && await _state.RestoreAsync(evaluator.Instances, settings.Options.ReplicaId, settings.Options.CallTimeout, cancellationToken).ConfigureAwait(false) is { } pausedUntil)
+        {
+            _healing.RestoreBudgetPause(pausedUntil);
+        }
+
+        // The hot path: readings are in place; compare them with the compiled rules.
         evaluator.Evaluate(_table.Values, now);
 
         // Heals that finished since the last tick are applied first, so a heal and its violation's close meet here.
@@ -177,6 +194,8 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
             await _healing.WaitBrieflyAsync(due, _heals, cancellationToken).ConfigureAwait(false);
         }
 
+        _state.SaveIfChanged(evaluator.Instances, _healing.PausedUntil, settings.Options.ReplicaId, settings.Options.CallTimeout);
+        _journal.CatchUp(settings.Options.CallTimeout, _time);
         var duration = _time.GetElapsedTime(started);
         _diagnostics.Metrics.RecordTick(duration);
         var report = BuildReport(settings, now, duration, tick, closed, failures);
@@ -223,6 +242,7 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
 
         _settings = applied.Settings;
         _executor.CallTimeout = applied.Settings.Options.CallTimeout;
+        _executor.Replica = applied.Settings.Options.ReplicaId;
         return applied.Dropped;
     }
 

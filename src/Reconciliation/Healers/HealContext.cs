@@ -54,6 +54,13 @@ public sealed class HealContext
     public int? MaxTargets { get; init; }
 
     /// <summary>
+    /// The fencing token of the shared-resource lease this heal holds (strictly greater than every earlier holder's), or
+    /// <see langword="null"/> for a process-scoped heal. A healer that writes to a store of its own can pass it along so
+    /// the store refuses a late write from a holder whose lease was lost.
+    /// </summary>
+    public long? FencingToken { get; internal set; }
+
+    /// <summary>
     /// The services of this heal's own DI scope (disposed when the healer's task ends), so a healer can use scoped
     /// services; <see langword="null"/> when the healer is called outside the engine.
     /// </summary>

@@ -14,6 +14,9 @@ internal sealed class HealBudgetController
     /// <summary>Healing is paused until this time, or null.</summary>
     public DateTimeOffset? PausedUntil => _pausedUntil;
 
+    /// <summary>Puts back a pause saved before a restart (a restart must not end a pause early).</summary>
+    public void Restore(DateTimeOffset pausedUntil) => _pausedUntil = pausedUntil;
+
     /// <summary>
     /// Whether healing is paused at <paramref name="now"/>. When a pause has just ended, closes the breaker and
     /// returns <see langword="false"/> with <paramref name="resumed"/> set.

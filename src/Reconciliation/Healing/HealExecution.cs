@@ -34,7 +34,7 @@ internal sealed class HealExecution
     /// <summary>The healer's own task: the lease is not released before it ended, even after a timeout.</summary>
     public Task HealerEnded { get; set; } = Task.CompletedTask;
 
-    public IAsyncDisposable? Lease { get; set; }
+    public IHealLeaseHandle? Lease { get; set; }
 
     /// <summary>The release under way (after the verdict): completes when the healer ended and the lease is returned.</summary>
     public Task? Released { get; set; }

@@ -36,6 +36,9 @@ internal sealed class HealExecutor : IAsyncDisposable
     /// <summary>The deadline of each journal and lease call (from <see cref="ReconciliationOptions.CallTimeout"/>).</summary>
     public TimeSpan CallTimeout { get; set; } = HealingDefaults.CallTimeout;
 
+    /// <summary>This replica's name, recorded with every heal (from <see cref="ReconciliationOptions.ReplicaId"/>).</summary>
+    public string Replica { get; set; } = Environment.MachineName;
+
     /// <summary>Heals started and not yet in the journal: the budget counts them, or a burst could overrun it.</summary>
     public int UnrecordedAttempts => Volatile.Read(ref _unrecordedAttempts);
 
@@ -94,9 +97,15 @@ internal sealed class HealExecutor : IAsyncDisposable
     /// <summary>Writes a verdict (or any record) under the call deadline; a failing journal is logged, never thrown.</summary>
     public async Task WriteAsync(HealRecord record)
     {
+        record = record with { Id = Guid.CreateVersion7(_time.GetUtcNow()) };
         try
         {
             await OutboundCall.RunAsync(_journal, token => _journal.RecordAsync(record, token), CallTimeout, _time, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (HealLeaseLostException e)
+        {
+            // Fenced: a later holder of the resource's lease has written since; this late record must not count.
+            _diagnostics.Logger.HealRecordFenced(record.Healer, record.Resource, record.LeaseToken ?? 0, e.Message);
         }
         catch (Exception e)
         {
@@ -183,7 +192,11 @@ internal sealed class HealExecutor : IAsyncDisposable
         }
 
         execution.Finish(Normalize(outcome), _time.GetUtcNow(), _time.GetElapsedTime(started));
-        var record = new HealRecord(execution.Healer.Name, execution.Resource, execution.Context.Rule, execution.StartedAt, execution.Outcome.Kind, execution.Outcome.Reason);
+        var record = new HealRecord(execution.Healer.Name, execution.Resource, execution.Context.Rule, execution.StartedAt, execution.Outcome.Kind, execution.Outcome.Reason)
+        {
+            Replica = Replica,
+            LeaseToken = execution.Lease?.FencingToken,
+        };
         execution.Record = record;
         await WriteAsync(record).ConfigureAwait(false);
         if (!execution.Policy.DryRun)
@@ -216,7 +229,7 @@ internal sealed class HealExecutor : IAsyncDisposable
         var policy = execution.Policy;
         if (healer.Scope == HealScope.SharedResource)
         {
-            IAsyncDisposable? lease;
+            IHealLeaseHandle? lease;
             try
             {
                 lease = await OutboundCall.RunAsync(_lease, token => _lease.TryAcquireAsync(execution.Resource, policy.Timeout + policy.VerifyWithin, token),
@@ -242,6 +255,7 @@ internal sealed class HealExecutor : IAsyncDisposable
             }
 
             execution.Lease = lease;
+            execution.Context.FencingToken = lease.FencingToken;
         }
 
         _diagnostics.HealStarted(execution);
@@ -252,7 +266,8 @@ internal sealed class HealExecutor : IAsyncDisposable
 
         // The timer exists before the healer is called, and the wait ends when it fires even if the healer ignores its token.
         using var timeout = new CancellationTokenSource(policy.Timeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, timeout.Token);
+        // A lost lease cancels the healer too: from then on another holder may act on the resource.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, timeout.Token, execution.Lease?.Lost ?? CancellationToken.None);
         var token = linked.Token;
         var run = Task.Run(() => healer.HealAsync(execution.Context, token).AsTask(), CancellationToken.None);
         execution.HealerEnded = run;
@@ -264,7 +279,10 @@ internal sealed class HealExecutor : IAsyncDisposable
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
             OutboundCall.Observe(run);
-            outcome = HealOutcome.Failed(timeout.IsCancellationRequested ? $"timed out after {policy.Timeout}" : "cancelled: the host is stopping");
+            outcome = HealOutcome.Failed(
+                timeout.IsCancellationRequested ? $"timed out after {policy.Timeout}"
+                : execution.Lease?.Lost.IsCancellationRequested == true ? LostReason(execution.Lease)
+                : "cancelled: the host is stopping");
         }
         catch (Exception e)
         {
@@ -279,6 +297,9 @@ internal sealed class HealExecutor : IAsyncDisposable
         activity?.SetTag("reconciliation.outcome", outcome.Kind.ToString());
         return outcome;
     }
+
+    private static string LostReason(IHealLeaseHandle lease) =>
+        lease is RenewingLeaseHandle { LostReason: { } reason } ? reason : "the lease was lost";
 
     /// <summary>Scrubs the reason, and reads an undefined kind (<c>default(HealOutcome)</c>) as a failure, never a success.</summary>
     private static HealOutcome Normalize(HealOutcome outcome)

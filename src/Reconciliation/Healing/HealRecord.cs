@@ -16,6 +16,18 @@ public sealed record HealRecord(string Healer, string Resource, string Rule, Dat
     /// </summary>
     public bool IsVerdict { get; init; }
 
+    /// <summary>
+    /// The record's own id, new for every record the engine writes (a verdict gets its own): a shared journal stores a
+    /// record once per id, so a write replayed after a timeout or an outage never counts twice.
+    /// </summary>
+    public Guid Id { get; init; }
+
+    /// <summary>The replica (<see cref="ReconciliationOptions.ReplicaId"/>) that ran the heal.</summary>
+    public string? Replica { get; init; }
+
+    /// <summary>The fencing token of the shared-resource lease the heal held, or <see langword="null"/> for a process-scoped heal.</summary>
+    public long? LeaseToken { get; init; }
+
     /// <summary>True when the record counts as an attempt toward <c>MaxAttempts</c> and the global budget.</summary>
     public bool IsAttempt => !IsVerdict && Outcome is HealOutcomeKind.Healed or HealOutcomeKind.Failed;
 }

@@ -28,6 +28,9 @@ internal sealed class HealingController : IDisposable
 
     public void Dispose() => _inTickWait?.Dispose();
 
+    /// <summary>Puts back the budget pause this replica saved before a restart.</summary>
+    public void RestoreBudgetPause(DateTimeOffset pausedUntil) => _budget.Restore(pausedUntil);
+
     /// <summary>Applies the outcome of every heal that finished since the last call, and lists them for the report.</summary>
     public async Task CollectAsync(List<HealResult> results)
     {
@@ -234,10 +237,12 @@ internal sealed class HealingController : IDisposable
                 {
                     // Only real attempts count: a dry-run plan is not an attempt, so switching dry-run off never finds a
                     // violation already escalated or exhausted by plans that were only logged.
-                    inWindow = await CountAsync(name, instance.Resource, now - policy.Window, settings, cancellationToken).ConfigureAwait(false);
+                    // Process-scoped healers count this replica's attempts; shared-resource ones the whole fleet's (with a shared journal).
+                    var replica = healer!.Scope == HealScope.Process ? _executor.Replica : null;
+                    inWindow = await CountAsync(name, instance.Resource, replica, now - policy.Window, settings, cancellationToken).ConfigureAwait(false);
                     // "Since" is inclusive: an attempt exactly one cooldown ago has served it.
                     cooling = policy.Cooldown > TimeSpan.Zero && violation.HealerAttempts == 0 && inWindow > 0
-                        && await CountAsync(name, instance.Resource, now - policy.Cooldown + TimeSpan.FromTicks(1), settings, cancellationToken).ConfigureAwait(false) > 0;
+                        && await CountAsync(name, instance.Resource, replica, now - policy.Cooldown + TimeSpan.FromTicks(1), settings, cancellationToken).ConfigureAwait(false) > 0;
                 }
             }
 
@@ -325,8 +330,8 @@ internal sealed class HealingController : IDisposable
         return true;
     }
 
-    private Task<int> CountAsync(string healer, string resource, DateTimeOffset since, HealingTickSettings settings, CancellationToken cancellationToken) =>
-        OutboundCall.RunAsync(_journal, token => _journal.CountAttemptsAsync(healer, resource, since, token), settings.CallTimeout, _time, cancellationToken);
+    private Task<int> CountAsync(string healer, string resource, string? replica, DateTimeOffset since, HealingTickSettings settings, CancellationToken cancellationToken) =>
+        OutboundCall.RunAsync(_journal, token => _journal.CountAttemptsAsync(healer, resource, replica, since, token), settings.CallTimeout, _time, cancellationToken);
 
     private async Task ApplyAsync(HealExecution execution)
     {

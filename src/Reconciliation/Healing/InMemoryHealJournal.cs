@@ -32,7 +32,7 @@ public sealed class InMemoryHealJournal : IHealJournal, INeverBlocks
     }
 
     /// <inheritdoc />
-    public ValueTask<int> CountAttemptsAsync(string healer, string resource, DateTimeOffset since, CancellationToken cancellationToken)
+    public ValueTask<int> CountAttemptsAsync(string healer, string resource, string? replica, DateTimeOffset since, CancellationToken cancellationToken)
     {
         var count = 0;
         lock (_gate)
@@ -40,7 +40,8 @@ public sealed class InMemoryHealJournal : IHealJournal, INeverBlocks
             foreach (var record in _records)
             {
                 if (record.IsAttempt && record.StartedAt >= since && string.Equals(record.Healer, healer, StringComparison.Ordinal)
-                    && string.Equals(record.Resource, resource, StringComparison.Ordinal))
+                    && string.Equals(record.Resource, resource, StringComparison.Ordinal)
+                    && (replica is null || string.Equals(record.Replica, replica, StringComparison.Ordinal)))
                 {
                     count++;
                 }
@@ -48,6 +49,26 @@ public sealed class InMemoryHealJournal : IHealJournal, INeverBlocks
         }
 
         return ValueTask.FromResult(count);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<DateTimeOffset>> AttemptTimesAsync(string healer, string? replica, DateTimeOffset since, int max, CancellationToken cancellationToken)
+    {
+        var times = new List<DateTimeOffset>();
+        lock (_gate)
+        {
+            foreach (var record in _records)
+            {
+                if (times.Count < max && record.IsAttempt && record.StartedAt >= since && string.Equals(record.Healer, healer, StringComparison.Ordinal)
+                    && (replica is null || string.Equals(record.Replica, replica, StringComparison.Ordinal)))
+                {
+                    times.Add(record.StartedAt);
+                }
+            }
+        }
+
+        times.Sort((a, b) => b.CompareTo(a));
+        return ValueTask.FromResult<IReadOnlyList<DateTimeOffset>>(times);
     }
 
     /// <inheritdoc />

@@ -16,19 +16,19 @@ public sealed class InMemoryHealLease : IHealLease, INeverBlocks
     }
 
     /// <inheritdoc />
-    public ValueTask<IAsyncDisposable?> TryAcquireAsync(string resource, TimeSpan duration, CancellationToken cancellationToken)
+    public ValueTask<IHealLeaseHandle?> TryAcquireAsync(string resource, TimeSpan duration, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         lock (_gate)
         {
             if (_held.TryGetValue(resource, out var current) && current.Expires > now)
             {
-                return ValueTask.FromResult<IAsyncDisposable?>(null);
+                return ValueTask.FromResult<IHealLeaseHandle?>(null);
             }
 
             var token = ++_nextToken;
             _held[resource] = (token, now + duration);
-            return ValueTask.FromResult<IAsyncDisposable?>(new Handle(this, resource, token));
+            return ValueTask.FromResult<IHealLeaseHandle?>(new Handle(this, resource, token));
         }
     }
 
@@ -44,9 +44,14 @@ public sealed class InMemoryHealLease : IHealLease, INeverBlocks
         }
     }
 
-    private sealed class Handle(InMemoryHealLease owner, string resource, long token) : IAsyncDisposable, INeverBlocks
+    private sealed class Handle(InMemoryHealLease owner, string resource, long token) : IHealLeaseHandle, INeverBlocks
     {
         private int _released;
+
+        public long FencingToken => token;
+
+        // Within one process the holder cannot lose it: it expires only for a holder that outlived its duration.
+        public CancellationToken Lost => CancellationToken.None;
 
         public ValueTask DisposeAsync()
         {

@@ -52,6 +52,18 @@ internal sealed class ReconciliationOptionsValidator : IValidateOptions<Reconcil
             Positive(errors, $"{root}:HealBudget:Pause", budget.Pause, HealingDefaults.MaxPolicyDuration);
         }
 
+        if (string.IsNullOrWhiteSpace(options.ReplicaId) || options.ReplicaId.Length > 200 || options.ReplicaId.Any(char.IsControl))
+        {
+            errors.Add($"{root}:ReplicaId must be a name of 1 to 200 printable characters (default: the machine name).");
+        }
+
+        var restart = options.AppRestart;
+        Count(errors, $"{root}:AppRestart:MaxFleetRestarts", restart.MaxFleetRestarts);
+        Positive(errors, $"{root}:AppRestart:FleetWindow", restart.FleetWindow, HealingDefaults.MaxWindow);
+        Count(errors, $"{root}:AppRestart:CrashLoopRestarts", restart.CrashLoopRestarts);
+        Positive(errors, $"{root}:AppRestart:CrashLoopWindow", restart.CrashLoopWindow, HealingDefaults.MaxWindow);
+        Positive(errors, $"{root}:AppRestart:CrashLoopPause", restart.CrashLoopPause, HealingDefaults.MaxPolicyDuration);
+
         var healerNames = new HashSet<string>(_healers.Select(h => h.Name), StringComparer.Ordinal);
         for (var i = 0; i < options.AllowDestructive.Count; i++)
         {

@@ -67,4 +67,13 @@ internal static partial class Log
 
     [LoggerMessage(22, LogLevel.Warning, "Healing stopped for this tick at its deadline: the heal journal or lease answered too slowly", EventName = "HealDeadlineReached")]
     public static partial void HealDeadlineReached(this ILogger logger);
+
+    [LoggerMessage(23, LogLevel.Warning, "A late record of {Healer} on {Resource} (lease token {Token}) was refused: a later lease holder superseded it ({Reason})", EventName = "HealRecordFenced")]
+    public static partial void HealRecordFenced(this ILogger logger, string healer, string resource, long token, string reason);
+
+    [LoggerMessage(24, LogLevel.Error, "The rule-state store failed to {Operation}: {Reason}", EventName = "RuleStateFailed")]
+    public static partial void RuleStateFailed(this ILogger logger, string operation, string reason);
+
+    [LoggerMessage(25, LogLevel.Information, "Resumed {Open} open violations and {Pending} breaching rules saved by replica {Replica} before its restart", EventName = "RuleStateResumed")]
+    public static partial void RuleStateResumed(this ILogger logger, int open, int pending, string replica);
 }

@@ -136,11 +136,14 @@ public sealed class ReconciliationLoopTests
 
         public ValueTask RecordAsync(HealRecord record, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-        public ValueTask<int> CountAttemptsAsync(string healer, string resource, DateTimeOffset since, CancellationToken cancellationToken)
+        public ValueTask<int> CountAttemptsAsync(string healer, string resource, string? replica, DateTimeOffset since, CancellationToken cancellationToken)
         {
             Thrown.TrySetResult();
             throw new InvalidOperationException("the journal's database is down");
         }
+
+        public ValueTask<IReadOnlyList<DateTimeOffset>> AttemptTimesAsync(string healer, string? replica, DateTimeOffset since, int max, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<IReadOnlyList<DateTimeOffset>>([]);
 
         public ValueTask<int> CountAllAttemptsAsync(DateTimeOffset since, CancellationToken cancellationToken) => ValueTask.FromResult(0);
 

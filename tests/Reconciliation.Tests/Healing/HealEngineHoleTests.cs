@@ -506,7 +506,7 @@ public sealed class HealEngineHoleTests
             await journal.RecordAsync(new HealRecord("fix", "db", "r", start.AddSeconds(i), HealOutcomeKind.Failed, null), Ct);
         }
 
-        Assert.Equal(2_000, await journal.CountAttemptsAsync("fix", "db", start, Ct));
+        Assert.Equal(2_000, await journal.CountAttemptsAsync("fix", "db", null, start, Ct));
         Assert.Equal(2_000, await journal.CountAllAttemptsAsync(start, Ct));
 
         // Records older than the longest window the options allow are dropped.
@@ -611,8 +611,11 @@ public sealed class HealEngineHoleTests
 
         public ValueTask RecordAsync(HealRecord record, CancellationToken cancellationToken) => _inner.RecordAsync(record, cancellationToken);
 
-        public ValueTask<int> CountAttemptsAsync(string healer, string resource, DateTimeOffset since, CancellationToken cancellationToken) =>
-            Hang ? Never() : _inner.CountAttemptsAsync(healer, resource, since, cancellationToken);
+        public ValueTask<int> CountAttemptsAsync(string healer, string resource, string? replica, DateTimeOffset since, CancellationToken cancellationToken) =>
+            Hang ? Never() : _inner.CountAttemptsAsync(healer, resource, replica, since, cancellationToken);
+
+        public ValueTask<IReadOnlyList<DateTimeOffset>> AttemptTimesAsync(string healer, string? replica, DateTimeOffset since, int max, CancellationToken cancellationToken) =>
+            _inner.AttemptTimesAsync(healer, replica, since, max, cancellationToken);
 
         public ValueTask<int> CountAllAttemptsAsync(DateTimeOffset since, CancellationToken cancellationToken) =>
             Hang ? Never() : _inner.CountAllAttemptsAsync(since, cancellationToken);
@@ -630,18 +633,18 @@ public sealed class HealEngineHoleTests
     {
         public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public ValueTask<IAsyncDisposable?> TryAcquireAsync(string resource, TimeSpan duration, CancellationToken cancellationToken)
+        public ValueTask<IHealLeaseHandle?> TryAcquireAsync(string resource, TimeSpan duration, CancellationToken cancellationToken)
         {
             Entered.TrySetResult();
-            return new ValueTask<IAsyncDisposable?>(new TaskCompletionSource<IAsyncDisposable?>().Task);
+            return new ValueTask<IHealLeaseHandle?>(new TaskCompletionSource<IHealLeaseHandle?>().Task);
         }
     }
 
     private sealed class ThrowingLease(string failing, IHealLease inner) : IHealLease
     {
-        public ValueTask<IAsyncDisposable?> TryAcquireAsync(string resource, TimeSpan duration, CancellationToken cancellationToken) =>
+        public ValueTask<IHealLeaseHandle?> TryAcquireAsync(string resource, TimeSpan duration, CancellationToken cancellationToken) =>
             resource == failing
-                ? ValueTask.FromException<IAsyncDisposable?>(new InvalidOperationException("lease store is down"))
+                ? ValueTask.FromException<IHealLeaseHandle?>(new InvalidOperationException("lease store is down"))
                 : inner.TryAcquireAsync(resource, duration, cancellationToken);
     }
 

@@ -362,7 +362,7 @@ public sealed class HealPolicyTests
 
     private sealed class HeldElsewhereLease : IHealLease
     {
-        public ValueTask<IAsyncDisposable?> TryAcquireAsync(string resource, TimeSpan duration, CancellationToken cancellationToken) =>
-            ValueTask.FromResult<IAsyncDisposable?>(null);
+        public ValueTask<IHealLeaseHandle?> TryAcquireAsync(string resource, TimeSpan duration, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<IHealLeaseHandle?>(null);
     }
 }

@@ -1,0 +1,204 @@
+using Microsoft.Extensions.Logging;
+
+namespace Reconciliation;
+
+/// <summary>
+/// Keeps this replica's rule state in the <see cref="IRuleStateStore"/>: loads it once at start and puts it back on
+/// the rule instances (a restarted replica resumes its open violations, their heal progress and its <c>For</c> timers),
+/// then saves it whenever it changed. Saving runs in the background, one save at a time, so a slow or unreachable store
+/// never holds a tick; a failed save is retried on the next tick. Nothing is saved before the load succeeded, so an
+/// unreachable store at start never overwrites the state it could not read.
+/// </summary>
+internal sealed class RuleStateKeeper
+{
+    private readonly IRuleStateStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly bool _enabled;
+    private bool _loaded;
+    private RuleStateSnapshot _saved = RuleStateSnapshot.Empty;
+    private Task _saving = Task.CompletedTask;
+
+    public RuleStateKeeper(IRuleStateStore store, TimeProvider time, ILogger logger)
+    {
+        _store = store;
+        _time = time;
+        _logger = logger;
+        _enabled = store is not ProcessRuleStateStore;
+    }
+
+    /// <summary>Until the saved state is read, the state on the instances is not the episode's whole story.</summary>
+    public bool Loaded => !_enabled || _loaded;
+
+    /// <summary>Loads the saved state and applies it to instances that are not active yet. Returns the saved budget pause.</summary>
+    public async Task<DateTimeOffset?> RestoreAsync(RuleInstance[] instances, string replica, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        if (Loaded)
+        {
+            return null;
+        }
+
+        RuleStateSnapshot snapshot;
+        try
+        {
+            snapshot = await OutboundCall.RunAsync(_store, token => _store.LoadAsync(replica, token), deadline, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _logger.RuleStateFailed("load this replica's saved state (tried again next tick)", SecretScrubber.Describe(e));
+            return null;
+        }
+
+        _loaded = true;
+        _saved = snapshot;
+        int open = 0, pending = 0;
+        foreach (var state in snapshot.Rules)
+        {
+            var instance = Find(instances, state);
+            if (instance is null || instance.IsActive)
+            {
+                continue; // a rule since removed, or an episode this process already started
+            }
+
+            if (state.OpenedAt is { } openedAt)
+            {
+                instance.Violation = Resume(instance, state, openedAt);
+                open++;
+            }
+            else
+            {
+                // The time the process was down had no readings: it does not count toward For (Gap).
+                instance.Breaching = true;
+                instance.Accumulated = state.Pending;
+                instance.Gap = true;
+                pending++;
+            }
+        }
+
+        if (open + pending > 0)
+        {
+            _logger.RuleStateResumed(open, pending, replica);
+        }
+
+        return snapshot.BudgetPausedUntil;
+    }
+
+    /// <summary>Starts saving the state when it changed since the last save and no save is running.</summary>
+    public void SaveIfChanged(RuleInstance[] instances, DateTimeOffset? budgetPausedUntil, string replica, TimeSpan deadline)
+    {
+        if (!_enabled || !_loaded || !_saving.IsCompleted || (_saved.Rules.Count == 0 && _saved.BudgetPausedUntil == budgetPausedUntil && !AnyActive(instances)))
+        {
+            return; // the healthy tick: nothing active, nothing saved, no allocation
+        }
+
+        var snapshot = Take(instances, budgetPausedUntil);
+        if (snapshot.Equals(_saved))
+        {
+            return;
+        }
+
+        _saving = SaveAsync(snapshot, replica, deadline);
+    }
+
+    /// <summary>Completes when the save under way (if any) has ended (for tests and shutdown).</summary>
+    public Task WhenSavedAsync() => _saving;
+
+    private async Task SaveAsync(RuleStateSnapshot snapshot, string replica, TimeSpan deadline)
+    {
+        try
+        {
+            await OutboundCall.RunAsync(_store, token => _store.SaveAsync(replica, snapshot, token), deadline, _time, CancellationToken.None).ConfigureAwait(false);
+            _saved = snapshot;
+        }
+        catch (Exception e)
+        {
+            _logger.RuleStateFailed("save this replica's state (tried again next tick)", SecretScrubber.Describe(e));
+        }
+    }
+
+    private static bool AnyActive(RuleInstance[] instances)
+    {
+        foreach (var instance in instances)
+        {
+            if (instance.IsActive)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static RuleStateSnapshot Take(RuleInstance[] instances, DateTimeOffset? budgetPausedUntil)
+    {
+        var rules = new List<RuleState>();
+        foreach (var instance in instances)
+        {
+            if (instance.Violation is { } violation)
+            {
+                rules.Add(new RuleState(instance.Rule.Name, instance.Resource)
+                {
+                    OpenedAt = violation.OpenedAt,
+                    State = violation.State == ViolationState.Healing ? ViolationState.Open : violation.State,
+                    Attempts = violation.Attempts,
+                    HealerIndex = violation.HealerIndex,
+                    Healer = violation.CurrentHealer,
+                    HealerAttempts = violation.HealerAttempts,
+                    ConsecutiveFailures = violation.ConsecutiveFailures,
+                    ConsecutiveSkips = violation.ConsecutiveSkips,
+                    // A heal awaiting its verdict is not retried before its verification period would have ended.
+                    NextAttemptAt = violation.State == ViolationState.Healing && violation.VerifyDeadline > violation.NextAttemptAt
+                        ? violation.VerifyDeadline : violation.NextAttemptAt,
+                });
+            }
+            else if (instance.Breaching)
+            {
+                rules.Add(new RuleState(instance.Rule.Name, instance.Resource) { Pending = instance.Accumulated });
+            }
+        }
+
+        return new RuleStateSnapshot(rules, budgetPausedUntil);
+    }
+
+    private static RuleInstance? Find(RuleInstance[] instances, RuleState state)
+    {
+        foreach (var instance in instances)
+        {
+            if (string.Equals(instance.Rule.Name, state.Rule, StringComparison.Ordinal) && string.Equals(instance.Resource, state.Resource, StringComparison.Ordinal))
+            {
+                return instance;
+            }
+        }
+
+        return null;
+    }
+
+    private static ActiveViolation Resume(RuleInstance instance, RuleState state, DateTimeOffset openedAt)
+    {
+        var violation = new ActiveViolation(instance, double.NaN, openedAt)
+        {
+            State = state.State == ViolationState.Exhausted ? ViolationState.Exhausted : ViolationState.Open,
+            Attempts = state.Attempts,
+            NextAttemptAt = state.NextAttemptAt,
+        };
+
+        // Resumed by the healer's name: a reload during the downtime may have changed the list.
+        var heal = instance.Rule.Heal;
+        var index = state.HealerIndex < heal.Length && string.Equals(heal[state.HealerIndex], state.Healer, StringComparison.Ordinal) ? state.HealerIndex
+            : state.HealerIndex >= heal.Length && heal.Length > 0 && string.Equals(heal[^1], state.Healer, StringComparison.Ordinal) ? heal.Length // all used up
+            : state.Healer is null ? -1 : Array.IndexOf(heal, state.Healer);
+        if (index >= 0)
+        {
+            violation.HealerIndex = index;
+            violation.HealerAttempts = state.HealerAttempts;
+            violation.ConsecutiveFailures = state.ConsecutiveFailures;
+            violation.ConsecutiveSkips = state.ConsecutiveSkips;
+        }
+        else if (violation.State == ViolationState.Exhausted)
+        {
+            violation.State = ViolationState.Open; // a new healer list: it gets to try the new healers
+        }
+
+        return violation;
+    }
+}
