@@ -4,7 +4,7 @@ namespace Reconciliation;
 /// The renewal half of a fleet-wide <see cref="IHealLeaseHandle"/>, for store implementations: the lease lives on the
 /// store with a time to live, and this handle renews it every third of that time while it is held. It counts its own
 /// validity from before the request that took (or last renewed) the lease, so it never believes itself valid longer
-/// than the store does; when a renewal says another holder has it, or when the store stayed unreachable until less
+/// than the store does; when a renewal says another holder has it, or when the store stayed unreachable until no more
 /// than one renewal period was left, <see cref="Lost"/> fires, before the store can give the lease to anyone else.
 /// </summary>
 public abstract class RenewingLeaseHandle : IHealLeaseHandle
@@ -103,7 +103,7 @@ public abstract class RenewingLeaseHandle : IHealLeaseHandle
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 // The store is unreachable: keep the lease while it is surely still valid, give it up before the store could.
-                if (Left(_time.GetTimestamp()) < _renewEvery)
+                if (Left(_time.GetTimestamp()) <= _renewEvery)
                 {
                     Lose($"the store could not renew it within its time to live ({SecretScrubber.Describe(e)})");
                 }

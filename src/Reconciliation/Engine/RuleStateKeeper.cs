@@ -5,9 +5,10 @@ namespace Reconciliation;
 /// <summary>
 /// Keeps this replica's rule state in the <see cref="IRuleStateStore"/>: loads it once at start and puts it back on
 /// the rule instances (a restarted replica resumes its open violations, their heal progress and its <c>For</c> timers),
-/// then saves it whenever it changed. Saving runs in the background, one save at a time, so a slow or unreachable store
-/// never holds a tick; a failed save is retried on the next tick. Nothing is saved before the load succeeded, so an
-/// unreachable store at start never overwrites the state it could not read.
+/// then saves it whenever it changed. Saving runs in the background, one save at a time and always of the newest state
+/// (a change made while a save runs is saved right after it), so a slow or unreachable store never holds a tick; a
+/// failed save is retried on the next tick. Nothing is saved before the load succeeded, so an unreachable store at
+/// start never overwrites the state it could not read.
 /// </summary>
 internal sealed class RuleStateKeeper
 {
@@ -15,8 +16,11 @@ internal sealed class RuleStateKeeper
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly bool _enabled;
+    private readonly Lock _gate = new();
     private bool _loaded;
-    private RuleStateSnapshot _saved = RuleStateSnapshot.Empty;
+    private RuleStateSnapshot _wanted = RuleStateSnapshot.Empty;
+    private bool _running;
+    private bool _failed;
     private Task _saving = Task.CompletedTask;
 
     public RuleStateKeeper(IRuleStateStore store, TimeProvider time, ILogger logger)
@@ -50,7 +54,7 @@ internal sealed class RuleStateKeeper
         }
 
         _loaded = true;
-        _saved = snapshot;
+        _wanted = snapshot;
         int open = 0, pending = 0;
         foreach (var state in snapshot.Rules)
         {
@@ -83,36 +87,78 @@ internal sealed class RuleStateKeeper
         return snapshot.BudgetPausedUntil;
     }
 
-    /// <summary>Starts saving the state when it changed since the last save and no save is running.</summary>
+    /// <summary>Saves the state in the background when it changed since the last save.</summary>
     public void SaveIfChanged(RuleInstance[] instances, DateTimeOffset? budgetPausedUntil, string replica, TimeSpan deadline)
     {
-        if (!_enabled || !_loaded || !_saving.IsCompleted || (_saved.Rules.Count == 0 && _saved.BudgetPausedUntil == budgetPausedUntil && !AnyActive(instances)))
+        if (!_enabled || !_loaded || (!_failed && _wanted.Rules.Count == 0 && _wanted.BudgetPausedUntil == budgetPausedUntil && !AnyActive(instances)))
         {
             return; // the healthy tick: nothing active, nothing saved, no allocation
         }
 
         var snapshot = Take(instances, budgetPausedUntil);
-        if (snapshot.Equals(_saved))
+        lock (_gate)
         {
-            return;
-        }
+            if (!_failed && snapshot.Equals(_wanted))
+            {
+                return;
+            }
 
-        _saving = SaveAsync(snapshot, replica, deadline);
+            _wanted = snapshot;
+            _failed = false;
+            if (_running)
+            {
+                return; // the save under way saves this one next
+            }
+
+            _running = true;
+            _saving = SaveAsync(replica, deadline);
+        }
     }
 
-    /// <summary>Completes when the save under way (if any) has ended (for tests and shutdown).</summary>
-    public Task WhenSavedAsync() => _saving;
-
-    private async Task SaveAsync(RuleStateSnapshot snapshot, string replica, TimeSpan deadline)
+    /// <summary>Completes when the saves under way (if any) have ended (for tests and shutdown).</summary>
+    public Task WhenSavedAsync()
     {
-        try
+        lock (_gate)
         {
-            await OutboundCall.RunAsync(_store, token => _store.SaveAsync(replica, snapshot, token), deadline, _time, CancellationToken.None).ConfigureAwait(false);
-            _saved = snapshot;
+            return _saving;
         }
-        catch (Exception e)
+    }
+
+    private async Task SaveAsync(string replica, TimeSpan deadline)
+    {
+        await Task.Yield(); // never on the tick's own stack
+        while (true)
         {
-            _logger.RuleStateFailed("save this replica's state (tried again next tick)", SecretScrubber.Describe(e));
+            RuleStateSnapshot next;
+            lock (_gate)
+            {
+                next = _wanted;
+            }
+
+            try
+            {
+                await OutboundCall.RunAsync(_store, token => _store.SaveAsync(replica, next, token), deadline, _time, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                _logger.RuleStateFailed("save this replica's state (tried again next tick)", SecretScrubber.Describe(e));
+                lock (_gate)
+                {
+                    _failed = true;
+                    _running = false;
+                }
+
+                return;
+            }
+
+            lock (_gate)
+            {
+                if (ReferenceEquals(_wanted, next))
+                {
+                    _running = false;
+                    return;
+                }
+            }
         }
     }
 
