@@ -37,4 +37,7 @@ internal static partial class Log
 
     [LoggerMessage(210, LogLevel.Warning, "Redis resource {Resource}: redis.evict-prefix refuses to sweep the cluster: {Reason}", EventName = "EvictPrefixClusterRefused")]
     public static partial void EvictPrefixClusterRefused(this ILogger logger, string resource, string reason);
+
+    [LoggerMessage(211, LogLevel.Information, "Redis coordination: connected as client {ClientName}", EventName = "CoordinationConnected")]
+    public static partial void CoordinationConnected(this ILogger logger, string clientName);
 }
