@@ -92,6 +92,54 @@ public sealed class RedisCoordinationBuilderExtensionsTests
         Assert.True(await app.GetDatabase().KeyExistsAsync(prefix + "state:r2"));
     }
 
+    [Fact]
+    public async Task The_documented_ACL_user_runs_the_lease_journal_and_state_store()
+    {
+        await using var redis = await RequireServer.DedicatedRedisAsync();
+        await using (var root = await ConnectionMultiplexer.ConnectAsync(redis.Configuration(allowAdmin: true)))
+        {
+            // Exactly the line of docs/redis.md, "Coordination", "Commands and ACL permissions".
+            await root.GetDatabase().ExecuteAsync("ACL", "SETUSER", "coordinator", "on", ">secret", "-@all", "+eval", "+evalsha", "+exists", "+incr", "+hset", "+hget",
+                "+pexpire", "+del", "+get", "+set", "+zscore", "+zadd", "+zremrangebyrank", "+xadd", "+xrevrange", "+ping", "+echo", "+client|id", "+client|setname",
+                "+client|info", "+hello", "+subscribe", "~reconciliation:*", "&__Booksleeve_MasterChanged");
+        }
+
+        var configuration = ConfigurationOptions.Parse(redis.ConnectionString);
+        configuration.User = "coordinator";
+        configuration.Password = "secret";
+        var services = new ServiceCollection();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        services.AddSingleton<TimeProvider>(time);
+        services.AddStateReconciliation(_ => { }).UseRedisCoordination(configuration.ToString(includePassword: true), o => o.LeaseTimeToLive = TimeSpan.FromSeconds(2));
+        await using var provider = services.BuildServiceProvider();
+        var journal = provider.GetRequiredService<IHealJournal>();
+        var lease = provider.GetRequiredService<IHealLease>();
+        var state = provider.GetRequiredService<IRuleStateStore>();
+
+        await using (var held = await lease.TryAcquireAsync("db", TimeSpan.FromMinutes(1), Ct))
+        {
+            Assert.NotNull(held);
+            var key = "reconciliation:lease:db";
+            await using (var reader = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString))
+            {
+                await Eventually.UntilAsync(async () => await reader.GetDatabase().KeyTimeToLiveAsync(key) is { } left && left < TimeSpan.FromSeconds(1.4), "the time to live runs down");
+                time.Advance(TimeSpan.FromSeconds(2) / 3); // the renewal, as this user
+                await Eventually.UntilAsync(async () => await reader.GetDatabase().KeyTimeToLiveAsync(key) is { } left && left > TimeSpan.FromSeconds(1.6), "the lease was renewed");
+            }
+
+            Assert.False(held.Lost.IsCancellationRequested);
+            await journal.RecordAsync(Attempt("fix", "db", "a", T0, token: held.FencingToken), Ct);
+            await journal.RecordAsync(Attempt("fix", "db", "a", T0, token: held.FencingToken), Ct);
+        }
+
+        Assert.NotNull(await lease.TryAcquireAsync("db", TimeSpan.FromMinutes(1), Ct)); // released
+        Assert.Equal(2, await journal.CountAttemptsAsync("fix", "db", "a", T0, Ct));
+        Assert.Single(await journal.AttemptTimesAsync("fix", null, T0, 1, Ct));
+        Assert.Equal(2, (await journal.RecentAsync(5, Ct)).Count);
+        await state.SaveAsync("a", new RuleStateSnapshot([], T0), Ct);
+        Assert.Equal(T0, (await state.LoadAsync("a", Ct)).BudgetPausedUntil);
+    }
+
     private static async Task<OptionsValidationException> StartFailureAsync(string configuration, Action<RedisCoordinationOptions>? configure)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
