@@ -64,4 +64,38 @@ public sealed class RedisCoordinationOutageTests
         Assert.NotNull(held);
         Assert.Equal(RuleStateSnapshot.Empty, await state.LoadAsync("a", Ct));
     }
+
+    [Fact]
+    public async Task A_holder_that_cannot_reach_Redis_to_renew_fires_Lost_before_its_time_to_live_is_over()
+    {
+        await using var redis = await RequireServer.DedicatedRedisAsync();
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var ttl = TimeSpan.FromSeconds(30);
+        var time = new FakeTimeProvider();
+        var lease = new RedisHealLease(connection, new RedisCoordinationOptions { LeaseTimeToLive = ttl }, "replica-a", time);
+        await using var held = await lease.TryAcquireAsync("db", TimeSpan.FromMinutes(1), Ct);
+        var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = held!.Lost.Register(() => lost.TrySetResult());
+        var handle = Assert.IsAssignableFrom<RenewingLeaseHandle>(held);
+
+        var acquiredAt = time.GetUtcNow();
+        await redis.StopAsync(Ct);
+
+        // The holder's clock moves on one second per poll; its renewals (every 10 s) fail against the stopped server.
+        await Eventually.UntilAsync(() =>
+        {
+            if (lost.Task.IsCompleted)
+            {
+                return Task.FromResult(true);
+            }
+
+            time.Advance(TimeSpan.FromSeconds(1));
+            return Task.FromResult(false);
+        }, "the holder gives the lease up");
+
+        // Not at the first failed renewal (two thirds were left), and not later than the server's own expiry.
+        var heldFor = time.GetUtcNow() - acquiredAt;
+        Assert.InRange(heldFor, ttl / 3 + TimeSpan.FromSeconds(1), ttl);
+        Assert.Contains("the lease was lost", handle.LostReason, StringComparison.Ordinal);
+    }
 }

@@ -46,6 +46,23 @@ public sealed class RedisHealJournalTests
     }
 
     [Fact]
+    public async Task A_token_above_the_counter_as_after_a_server_lost_its_data_raises_it_so_later_tokens_are_greater()
+    {
+        var redis = await RequireServer.RedisAsync();
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var options = Options(redis);
+        var journal = new RedisHealJournal(connection, options);
+        var lease = new RedisHealLease(connection, options, "replica-a", new FakeTimeProvider());
+
+        // A holder from before the loss writes with token 5; the server's counter (lost) says nothing was issued.
+        await journal.RecordAsync(Attempt("fix", "db", "replica-a", T0, token: 5), Ct);
+        await using var next = await lease.TryAcquireAsync("db", Duration, Ct);
+
+        Assert.Equal(6, next!.FencingToken);
+        await Assert.ThrowsAsync<HealLeaseLostException>(async () => await journal.RecordAsync(Attempt("fix", "db", "replica-a", T0, token: 5), Ct));
+    }
+
+    [Fact]
     public async Task A_record_is_stored_once_per_id_however_often_it_is_written()
     {
         var redis = await RequireServer.RedisAsync();
