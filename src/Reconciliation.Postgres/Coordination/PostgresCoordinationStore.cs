@@ -10,7 +10,7 @@ namespace Reconciliation.Postgres;
 /// What the journal, the lease and the state store share: the data source, the statements, and the one-time creation
 /// of the tables (on first use, under an advisory lock, checked against each table's version marker).
 /// </summary>
-internal sealed class PostgresCoordinationStore : IAsyncDisposable
+internal sealed class PostgresCoordinationStore : IAsyncDisposable, IDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
@@ -55,6 +55,14 @@ internal sealed class PostgresCoordinationStore : IAsyncDisposable
         }
 
         return builder.Build();
+    }
+
+    public void Dispose()
+    {
+        if (_ownsDataSource)
+        {
+            _dataSource.Dispose();
+        }
     }
 
     public async ValueTask DisposeAsync()
