@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,19 @@ public static class PostgresCoordinationBuilderExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         return UsePostgresCoordinationCore(builder, o => o.ConnectionString = connectionString, configure,
             static (_, options) => (PostgresCoordinationStore.CreateDataSource(options.ConnectionString!), true));
+    }
+
+    /// <summary>
+    /// The same, with <see cref="PostgresCoordinationOptions"/> bound from <paramref name="configuration"/> (typically the
+    /// section <c>Reconciliation:Coordination:Postgres</c>; validation messages name the keys under its path).
+    /// </summary>
+    public static IReconciliationBuilder UsePostgresCoordination(this IReconciliationBuilder builder, string connectionString, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var path = (configuration as IConfigurationSection)?.Path;
+        UsePostgresCoordination(builder, connectionString);
+        builder.Services.AddOptions<PostgresCoordinationOptions>().Bind(configuration).Configure(o => o.ConfigurationPath = path);
+        return builder;
     }
 
     /// <summary>

@@ -61,4 +61,7 @@ public sealed class PostgresCoordinationOptions
 
     /// <summary>The connection string of the string overload, checked at start (never echoed); not configurable by binding.</summary>
     internal string? ConnectionString { get; set; }
+
+    /// <summary>The bound section's path, when options came from configuration (messages name it).</summary>
+    internal string? ConfigurationPath { get; set; }
 }

@@ -12,22 +12,22 @@ internal sealed class PostgresCoordinationOptionsValidator : IValidateOptions<Po
     public ValidateOptionsResult Validate(string? name, PostgresCoordinationOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        const string Key = PostgresCoordinationOptions.SectionName;
+        var key = options.ConfigurationPath ?? PostgresCoordinationOptions.SectionName;
         var errors = new List<string>();
         if (!CoordinationIdentifier.IsValid(options.Schema))
         {
             // The schema name is no secret; showing it helps find the typo.
-            errors.Add($"{Key}:Schema '{options.Schema}' is not a valid identifier (it must match {CoordinationIdentifier.Pattern}).");
+            errors.Add($"{key}:Schema '{options.Schema}' is not a valid identifier (it must match {CoordinationIdentifier.Pattern}).");
         }
 
         if (options.LeaseTimeToLive < PostgresCoordinationOptions.MinLeaseTimeToLive || options.LeaseTimeToLive > PostgresCoordinationOptions.MaxLeaseTimeToLive)
         {
-            errors.Add($"{Key}:LeaseTimeToLive must be between {PostgresCoordinationOptions.MinLeaseTimeToLive} and {PostgresCoordinationOptions.MaxLeaseTimeToLive} (was {options.LeaseTimeToLive}).");
+            errors.Add($"{key}:LeaseTimeToLive must be between {PostgresCoordinationOptions.MinLeaseTimeToLive} and {PostgresCoordinationOptions.MaxLeaseTimeToLive} (was {options.LeaseTimeToLive}).");
         }
 
         if (options.JournalRetention < PostgresCoordinationOptions.MinJournalRetention || options.JournalRetention > PostgresCoordinationOptions.MaxJournalRetention)
         {
-            errors.Add($"{Key}:JournalRetention must be between {PostgresCoordinationOptions.MinJournalRetention} (the longest window a heal policy counts) "
+            errors.Add($"{key}:JournalRetention must be between {PostgresCoordinationOptions.MinJournalRetention} (the longest window a heal policy counts) "
                 + $"and {PostgresCoordinationOptions.MaxJournalRetention} (was {options.JournalRetention}).");
         }
 
@@ -38,13 +38,13 @@ internal sealed class PostgresCoordinationOptionsValidator : IValidateOptions<Po
                 var builder = new NpgsqlConnectionStringBuilder(connectionString);
                 if (string.IsNullOrEmpty(builder.Host))
                 {
-                    errors.Add($"{Key}:ConnectionString names no Host.");
+                    errors.Add($"{key}:ConnectionString names no Host.");
                 }
             }
             catch (ArgumentException)
             {
                 // Neither the value nor Npgsql's message: either may carry the password.
-                errors.Add($"{Key}:ConnectionString is not a valid Npgsql connection string.");
+                errors.Add($"{key}:ConnectionString is not a valid Npgsql connection string.");
             }
         }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -66,6 +67,36 @@ public sealed class PostgresCoordinationBuilderExtensionsTests
 
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
         Assert.Contains("Reconciliation:Coordination:Postgres:ConnectionString is not a valid Npgsql connection string", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Options_bound_from_configuration_apply_and_a_bad_value_names_the_sections_key()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Reconciliation:Coordination:Postgres:Schema"] = "fleet_state",
+            ["Reconciliation:Coordination:Postgres:LeaseTimeToLive"] = "00:00:10",
+            ["Other:Coordination:LeaseTimeToLive"] = "01:00:00",
+        }).Build();
+
+        var good = new ServiceCollection();
+        good.AddLogging();
+        good.AddStateReconciliation().UsePostgresCoordination(ConnectionString, configuration.GetSection("Reconciliation:Coordination:Postgres"));
+        using (var provider = good.BuildServiceProvider())
+        {
+            provider.GetRequiredService<IStartupValidator>().Validate();
+            var options = provider.GetRequiredService<IOptions<PostgresCoordinationOptions>>().Value;
+            Assert.Equal("fleet_state", options.Schema);
+            Assert.Equal(TimeSpan.FromSeconds(10), options.LeaseTimeToLive);
+        }
+
+        var bad = new ServiceCollection();
+        bad.AddLogging();
+        bad.AddStateReconciliation().UsePostgresCoordination(ConnectionString, configuration.GetSection("Other:Coordination"));
+        using var badProvider = bad.BuildServiceProvider();
+        var error = Assert.Throws<OptionsValidationException>(() => badProvider.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains("Other:Coordination:LeaseTimeToLive must be between", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(Secret, error.Message, StringComparison.Ordinal);
     }
 }
