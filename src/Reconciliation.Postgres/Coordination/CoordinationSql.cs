@@ -64,6 +64,7 @@ internal sealed class CoordinationSql
                 );
                 CREATE INDEX "{JournalTable}_attempts" ON {journal} (healer, resource, started_at) WHERE {IsAttempt};
                 CREATE INDEX "{JournalTable}_started_at" ON {journal} (started_at);
+                CREATE INDEX "{JournalTable}_recorded_at" ON {journal} (recorded_at);
                 COMMENT ON TABLE {journal} IS '{SchemaMarker}';
                 """,
             [LeaseTable] = $"""
@@ -143,9 +144,11 @@ internal sealed class CoordinationSql
             LIMIT @max
             """;
 
+        // By when a record was written, on the server's clock alone: a replica whose clock is off (or a fake one in a test)
+        // never gets its fresh records deleted, and a record replayed late is kept a whole retention too.
         Prune = $"""
             DELETE FROM {journal} WHERE id IN (
-                SELECT id FROM {journal} WHERE started_at < now() - @retention ORDER BY started_at LIMIT {RetentionBatch})
+                SELECT id FROM {journal} WHERE recorded_at < now() - @retention ORDER BY recorded_at LIMIT {RetentionBatch})
             """;
 
         SaveState = $"""

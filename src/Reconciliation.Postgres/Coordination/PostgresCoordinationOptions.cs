@@ -53,8 +53,8 @@ public sealed class PostgresCoordinationOptions
     public TimeSpan LeaseTimeToLive { get; set; } = DefaultLeaseTimeToLive;
 
     /// <summary>
-    /// How long journal records are kept (by their start time). Older ones are deleted in small batches, at most once an
-    /// hour per process.
+    /// How long journal records are kept after they were written (on the server's clock). Older ones are deleted in
+    /// batches of at most 5,000 after a process's first write and then at most once an hour per process.
     /// </summary>
     /// <value>Between 7 days (the longest window a heal policy may count) and 365 days; default 7 days.</value>
     public TimeSpan JournalRetention { get; set; } = DefaultJournalRetention;

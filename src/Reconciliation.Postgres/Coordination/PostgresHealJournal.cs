@@ -17,13 +17,10 @@ public sealed class PostgresHealJournal : IHealJournal
 
     private readonly PostgresCoordinationStore _store;
     private long _lastPrune;
+    private int _prunedOnce;
     private int _pruning;
 
-    internal PostgresHealJournal(PostgresCoordinationStore store)
-    {
-        _store = store;
-        _lastPrune = store.Time.GetTimestamp();
-    }
+    internal PostgresHealJournal(PostgresCoordinationStore store) => _store = store;
 
     /// <inheritdoc />
     public async ValueTask RecordAsync(HealRecord record, CancellationToken cancellationToken)
@@ -146,15 +143,20 @@ public sealed class PostgresHealJournal : IHealJournal
     private static async Task<int> ScalarInt(Npgsql.NpgsqlCommand command, CancellationToken cancellationToken) =>
         (int)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
 
-    /// <summary>At most once an hour per process, after a write, in the background: the engine's call never waits for it.</summary>
+    /// <summary>
+    /// After the first write of a process, then at most once an hour, in the background: the engine's call never waits
+    /// for it (and a process restarted more often than hourly still prunes).
+    /// </summary>
     private void StartPruneIfDue()
     {
         var now = _store.Time.GetTimestamp();
-        if (_store.Time.GetElapsedTime(Volatile.Read(ref _lastPrune), now) < PruneEvery || Interlocked.Exchange(ref _pruning, 1) != 0)
+        var due = Volatile.Read(ref _prunedOnce) == 0 || _store.Time.GetElapsedTime(Volatile.Read(ref _lastPrune), now) >= PruneEvery;
+        if (!due || Interlocked.Exchange(ref _pruning, 1) != 0)
         {
             return;
         }
 
+        Volatile.Write(ref _prunedOnce, 1);
         Volatile.Write(ref _lastPrune, now);
         _ = PruneInBackgroundAsync();
     }

@@ -60,8 +60,8 @@ public sealed class PostgresHealLease : IHealLease
         protected override async ValueTask ReleaseAsync(CancellationToken cancellationToken)
         {
             // Best effort, bounded by the time to live: a lease that could not be released expires on its own.
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(TimeToLive);
+            using var timeout = new CancellationTokenSource(TimeToLive, store.Time);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
             try
             {
                 await store.RunAsync("release the lease of a shared resource", store.Sql.Release, p =>

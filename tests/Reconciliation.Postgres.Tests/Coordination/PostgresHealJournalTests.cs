@@ -6,7 +6,9 @@ namespace Reconciliation.Postgres.Tests.Coordination;
 /// <summary>The shared heal journal on a real server: one record per id, fenced writes refused, counts per replica and per fleet.</summary>
 public sealed class PostgresHealJournalTests
 {
-    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+    // Within the retention on the server's clock (the journal deletes older records after a process's first write),
+    // in whole seconds so a stored time compares equal.
+    private static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeSeconds(TimeProvider.System.GetUtcNow().AddHours(-1).ToUnixTimeSeconds());
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -113,19 +115,49 @@ public sealed class PostgresHealJournalTests
     }
 
     [Fact]
-    public async Task Retention_deletes_only_records_older_than_JournalRetention()
+    public async Task Retention_deletes_only_records_older_than_JournalRetention_in_bounded_batches()
     {
         var server = await RequireServer.PostgresAsync();
-        await using var store = await CoordinationTestStore.CreateAsync(server, nameof(Retention_deletes_only_records_older_than_JournalRetention),
+        await using var store = await CoordinationTestStore.CreateAsync(server, nameof(Retention_deletes_only_records_older_than_JournalRetention_in_bounded_batches),
             o => o.JournalRetention = TimeSpan.FromDays(10));
-        var now = TimeProvider.System.GetUtcNow(); // the server's clock decides what is old, so the records are placed around it
-        var old = Attempt("fix", "db", now.AddDays(-11), "replica-a");
-        var kept = Attempt("fix", "db", now.AddDays(-9), "replica-a");
-        await store.Journal.RecordAsync(old, Ct);
-        await store.Journal.RecordAsync(kept, Ct);
+        await store.Store.MigrateAsync(Ct);
 
+        // Written behind the journal's back (its own first write would start a background run). What counts is when a
+        // record was written (recorded_at, the server's clock), not when its heal started.
+        await store.ScalarAsync<int>("""
+            WITH w AS (
+                INSERT INTO reconciliation.heal_journal (id, healer, resource, rule, outcome, started_at, recorded_at)
+                SELECT gen_random_uuid(), 'fix', 'db', 'r', 'Healed', now(), now() - interval '11 days' FROM generate_series(1, 5001)
+                UNION ALL SELECT @kept, 'fix', 'db', 'r', 'Healed', now() - interval '30 days', now() - interval '9 days'
+                RETURNING 1)
+            SELECT count(*)::int FROM w
+            """, ("kept", KeptId));
+
+        Assert.Equal(5000, await store.Journal.PruneAsync(Ct));
         Assert.Equal(1, await store.Journal.PruneAsync(Ct));
-        Assert.Equal([kept.Id], (await store.Journal.RecentAsync(10, Ct)).Select(r => r.Id));
         Assert.Equal(0, await store.Journal.PruneAsync(Ct));
+        Assert.Equal([KeptId], (await store.Journal.RecentAsync(10, Ct)).Select(r => r.Id));
     }
+
+    [Fact]
+    public async Task A_process_deletes_old_records_after_its_first_write_without_the_write_waiting_for_it()
+    {
+        var server = await RequireServer.PostgresAsync();
+        await using var store = await CoordinationTestStore.CreateAsync(server, nameof(A_process_deletes_old_records_after_its_first_write_without_the_write_waiting_for_it));
+        await store.Store.MigrateAsync(Ct);
+        await store.ScalarAsync<int>("""
+            INSERT INTO reconciliation.heal_journal (id, healer, resource, rule, outcome, started_at, recorded_at)
+            VALUES (gen_random_uuid(), 'fix', 'db', 'r', 'Healed', now() - interval '8 days', now() - interval '8 days') RETURNING 1
+            """);
+
+        // Started long ago on its replica's clock (a wrong clock, or a fake one), but written now: kept.
+        var fresh = Attempt("fix", "db", new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero), "replica-a");
+        await store.Journal.RecordAsync(fresh, Ct);
+
+        Assert.True(await Eventually.HoldsAsync(async () => await store.ScalarAsync<long>("SELECT count(*) FROM reconciliation.heal_journal") == 1),
+            "the record written longer ago than the default retention of 7 days was deleted");
+        Assert.Equal([fresh.Id], (await store.Journal.RecentAsync(10, Ct)).Select(r => r.Id));
+    }
+
+    private static readonly Guid KeptId = Guid.NewGuid();
 }
