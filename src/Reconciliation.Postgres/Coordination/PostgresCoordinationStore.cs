@@ -149,7 +149,17 @@ internal sealed class PostgresCoordinationStore : IAsyncDisposable, IDisposable
                     + $"({PostgresCoordinationOptions.SectionName}:Schema), or drop or rename the existing table.");
             }
 
-            await ExecuteAsync(connection, transaction, Sql.CreateSchema, null, cancellationToken).ConfigureAwait(false);
+            // CREATE SCHEMA IF NOT EXISTS checks the CREATE privilege on the database even when the schema exists, so a
+            // role that was given an existing schema (and no more) skips it.
+            var schemaExists = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = @schema)", connection, transaction);
+            await using (schemaExists.ConfigureAwait(false))
+            {
+                schemaExists.Parameters.AddWithValue("schema", NpgsqlDbType.Text, Sql.SchemaName);
+                if (await schemaExists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
+                {
+                    await ExecuteAsync(connection, transaction, Sql.CreateSchema, null, cancellationToken).ConfigureAwait(false);
+                }
+            }
             foreach (var table in CoordinationSql.Tables)
             {
                 if (!versions.ContainsKey(table))

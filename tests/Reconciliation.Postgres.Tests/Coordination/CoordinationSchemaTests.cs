@@ -77,4 +77,30 @@ public sealed class CoordinationSchemaTests
         Assert.Equal(0L, await store.ScalarAsync<long>("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'reconciliation' AND c.relname IN ('heal_lease', 'rule_state')"));
         Assert.Equal(2L, await store.ScalarAsync<long>("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'reconciliation' AND table_name = 'heal_journal'"));
     }
+
+    [Fact]
+    public async Task A_role_given_only_an_existing_schema_creates_the_tables_in_it()
+    {
+        var server = await RequireServer.PostgresAsync();
+        var admin = await server.CreateDatabaseAsync(nameof(A_role_given_only_an_existing_schema_creates_the_tables_in_it));
+        var database = new NpgsqlConnectionStringBuilder(admin).Database!;
+        var role = "coord_" + database.Replace("t_", string.Empty, StringComparison.Ordinal)[..Math.Min(20, database.Length - 2)] + "_" + Guid.NewGuid().ToString("N")[..6];
+        var password = "pw-" + Guid.NewGuid().ToString("N");
+        await using (var connection = new NpgsqlConnection(admin))
+        {
+            await connection.OpenAsync(Ct);
+            await using var command = new NpgsqlCommand($"""
+                CREATE ROLE "{role}" LOGIN PASSWORD '{password}';
+                REVOKE CREATE ON DATABASE "{database}" FROM PUBLIC;
+                CREATE SCHEMA fleet AUTHORIZATION "{role}";
+                """, connection);
+            await command.ExecuteNonQueryAsync(Ct);
+        }
+
+        var asRole = new NpgsqlConnectionStringBuilder(admin) { Username = role, Password = password }.ConnectionString;
+        await using var store = CoordinationTestStore.Over(asRole, o => o.Schema = "fleet");
+        await store.Store.MigrateAsync(Ct);
+        await store.Journal.RecordAsync(new HealRecord("h", "db", "r", TimeProvider.System.GetUtcNow(), HealOutcomeKind.Healed, null) { Id = Guid.NewGuid() }, Ct);
+        Assert.Equal(1, await store.Journal.CountAllAttemptsAsync(TimeProvider.System.GetUtcNow().AddHours(-1), Ct));
+    }
 }
