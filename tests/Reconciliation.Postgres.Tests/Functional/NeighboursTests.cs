@@ -40,8 +40,8 @@ public sealed class NeighboursTests
             await world.IdleTransactionAsync(world.AppRole, AppName, database: world.OtherDatabase),
         };
         var neighbourPids = neighbours.Select(n => n.ProcessID).ToArray();
-        await Eventually.UntilAsync(async () => await ServerQueries.CountAsync(world.Admin,
-                "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND state_change < now() - interval '1.5 seconds'") >= 7,
+        int[] allPids = [.. own.Select(c => c.ProcessID), .. neighbourPids];
+        await Eventually.UntilAsync(async () => await IdleInTransactionAsync(world, allPids, 1.5) == allPids.Length,
             "every session has been idle in transaction for 1.5 s");
 
         // Dry-run and no opt-in first: nothing may be touched.
@@ -109,16 +109,14 @@ public sealed class NeighboursTests
 
         // A superuser's session first (oldest), declared in scope on purpose: the app's role may not terminate it.
         var superuser = await world.IdleTransactionAsync(null, AppName);
-        await Eventually.UntilAsync(async () => await ServerQueries.CountAsync(world.Admin,
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND state_change < now() - interval '0.2 seconds'") == 1, "the superuser session is the oldest");
+        await Eventually.UntilAsync(async () => await IdleInTransactionAsync(world, [superuser.ProcessID], 0.2) == 1, "the superuser session is the oldest");
         var own = new List<NpgsqlConnection>();
         for (var i = 0; i < 3; i++)
         {
             own.Add(world.Track((await ServerQueries.OpenIdleTransactionAsync(await app.OpenConnectionAsync(TestContext.Current.CancellationToken))).Connection));
         }
 
-        await Eventually.UntilAsync(async () => await ServerQueries.CountAsync(world.Admin,
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND state_change < now() - interval '1.5 seconds'") == 4, "idle for 1.5 s");
+        await Eventually.UntilAsync(async () => await IdleInTransactionAsync(world, [superuser.ProcessID, .. own.Select(c => c.ProcessID)], 1.5) == 4, "idle for 1.5 s");
 
         await using var harness = EngineHarness.Create(b => b.AddPostgres("main-db", app, o =>
         {
@@ -156,12 +154,17 @@ public sealed class NeighboursTests
             await world.RunAsync(world.OtherRole, AppName, hold),
             await world.RunAsync(null, "pg_dump", hold),
         };
+        // pg_locks shows every database of the shared server, where other test classes (BlockerTests) run lock waiters of
+        // their own at the same time: each wait is on this test's sessions, by pid, or another test's waiter satisfies it.
+        int[] blockerPids = [ownBlocker.Connection.ProcessID, .. neighbours.Select(n => n.Connection.ProcessID)];
         await Eventually.UntilAsync(async () => await ServerQueries.CountAsync(world.Admin,
-            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'accounts' AND l.granted") >= 4, "the blockers hold their locks");
+            "SELECT count(DISTINCT l.pid) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND c.relname = 'accounts' AND l.granted AND l.pid = ANY($1)",
+            blockerPids) == blockerPids.Length, "the blockers hold their locks");
 
         var waiter = await world.RunAsync(world.AppRole, AppName, "DO $$ BEGIN LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE; END $$");
         await Eventually.UntilAsync(async () => await ServerQueries.CountAsync(world.Admin,
-            "SELECT count(*) FROM pg_locks WHERE NOT granted AND waitstart < now() - interval '1.5 seconds'") == 1, "the waiter has waited 1.5 s on the lock");
+            "SELECT count(*) FROM pg_locks WHERE pid = $1 AND NOT granted AND waitstart < now() - interval '1.5 seconds'", waiter.Connection.ProcessID) == 1,
+            "the waiter has waited 1.5 s on the lock");
 
         await using var harness = EngineHarness.Create(b => b
             .AddPostgres("main-db", app, o => o.CancelBlockersAfter = TimeSpan.FromSeconds(1))
@@ -188,7 +191,9 @@ public sealed class NeighboursTests
         Assert.Equal(neighbours.Length, await world.AliveAsync(neighbours.Select(n => n.Connection.ProcessID).ToArray()));
         Assert.False(waiter.Run.IsCompleted); // still blocked by the neighbours: their business, not ours
 
-        await ServerQueries.CountAsync(world.Admin, "SELECT count(*) FILTER (WHERE pg_cancel_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'DO $$%pg_sleep%' AND pid <> pg_backend_pid()");
+        // Only this test's sessions: other test classes run their own pg_sleep blockers on the shared server (BlockerTests).
+        await ServerQueries.CountAsync(world.Admin, "SELECT count(*) FILTER (WHERE pg_cancel_backend(pid)) FROM pg_stat_activity WHERE pid = ANY($1)",
+            neighbours.Select(n => n.Connection.ProcessID).Append(waiter.Connection.ProcessID).ToArray());
         foreach (var run in neighbours.Append(waiter).Append(ownBlocker))
         {
             try
@@ -281,6 +286,15 @@ public sealed class NeighboursTests
         Assert.DoesNotContain(library.Where(s => s.Contains(world.AppRole, StringComparison.Ordinal)), s => s.Contains("Host=", StringComparison.OrdinalIgnoreCase));
         world.AssertNoSecret(ours);
     }
+
+    /// <summary>
+    /// How many of <paramref name="pids"/> have been idle in a transaction for <paramref name="seconds"/> (server clock). By
+    /// pid: pg_stat_activity shows every database of the shared server, where other test classes keep idle transactions too.
+    /// </summary>
+    private static Task<long> IdleInTransactionAsync(World world, int[] pids, double seconds) =>
+        ServerQueries.CountAsync(world.Admin,
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1) AND state = 'idle in transaction' AND state_change < now() - make_interval(secs => $2)",
+            pids, seconds);
 
     private static IEnumerable<Exception> Unwrap(Exception? e)
     {
