@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Time.Testing;
 using Reconciliation.Queue.Recurring;
 using Reconciliation.Queue.Tests.Support;
 using Xunit;
@@ -16,7 +15,8 @@ public sealed class QueueRecurringTests
     public async Task A_cron_job_registered_by_three_hosts_is_enqueued_once_per_slot()
     {
         var dataSource = await TestDatabase.GetAsync(nameof(QueueRecurringTests));
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 30, TimeSpan.Zero));
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 30, TimeSpan.Zero);
+        var time = new TimerWatchingTimeProvider(start);
         var providers = new List<ServiceProvider>();
         var schedulers = new List<RecurringJobScheduler<WorkItem>>();
         try
@@ -38,6 +38,20 @@ public sealed class QueueRecurringTests
 
             for (var slot = 1; slot <= 3; slot++)
             {
+                // Each scheduler runs on its own (BackgroundService) and arms its wait for the slot some time after it
+                // started or enqueued the previous slot. The clock moves only once all three wait for it: advanced
+                // earlier, a scheduler that has read the clock but not armed its timer yet would arm it a whole wait
+                // after the new time and sleep through the slot.
+                var due = start.AddSeconds(-30).AddMinutes(slot);
+                try
+                {
+                    await time.TimersDueAtAsync(due, schedulers.Count, Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+                }
+                catch (TimeoutException)
+                {
+                    Assert.Fail($"not every host waits for slot {slot} ({due:HH:mm:ss}) after 30 s: {time}");
+                }
+
                 time.Advance(TimeSpan.FromMinutes(1));
                 var expected = slot;
                 Assert.True(await TestDatabase.EventuallyAsync(() => Task.FromResult(schedulers.All(s => s.Attempts == expected)), TimeSpan.FromSeconds(30)),
