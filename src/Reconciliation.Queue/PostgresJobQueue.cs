@@ -224,6 +224,10 @@ public sealed class PostgresJobQueue : IJobQueue
         return ByTokensAsync(_sql.Complete, leases, null, static r => r.GetInt64(0), cancellationToken);
     }
 
+    /// <summary>The same, answering the lease tokens that completed (one worker may hold a lost and a new lease of one job).</summary>
+    internal Task<IReadOnlyList<Guid>> CompleteTokensAsync(IReadOnlyList<JobLease> leases, CancellationToken cancellationToken) =>
+        ByTokensAsync(_sql.Complete, leases, null, static r => r.GetGuid(1), cancellationToken);
+
     /// <inheritdoc />
     public async Task<bool> CompleteAsync(JobLease lease, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
     {

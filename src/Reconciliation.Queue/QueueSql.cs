@@ -164,14 +164,16 @@ internal sealed class QueueSql
             RETURNING j.id, j.lease_token
             """;
 
-        // completions = completions + 1 is the table's own witness: a double completion would show as 2.
+        // completions = completions + 1 is the table's own witness: a double completion would show as 2. It answers the
+        // lease token that completed too (the given one: the row's is cleared), since one batch can hold a lost and a new
+        // lease of the same job.
         Complete = $"""
             UPDATE {qualified} AS j
             SET state = 'completed', completed_at = now(), completions = j.completions + 1,
                 lease_token = NULL, leased_until = NULL, heartbeat_at = NULL
             FROM unnest(@ids::bigint[], @tokens::uuid[]) AS l(id, token)
             WHERE j.id = l.id AND j.lease_token = l.token AND j.state = 'running'
-            RETURNING j.id
+            RETURNING j.id, l.token
             """;
 
         // Backoff on the database clock so every replica agrees; the exponent is capped so the interval cannot overflow;

@@ -45,6 +45,7 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
     private readonly AsyncSignal _room = new();
     private IDisposable? _subscription;
     private int _completing;
+    private int _queuedCompletions;
     private long _averageDuration;
     private Task? _fetch;
     private Task[] _runners = [];
@@ -85,6 +86,9 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
 
     /// <summary>Jobs running now (for tests and diagnostics).</summary>
     internal int RunningCount => _held.Values.Count(h => h.Started);
+
+    /// <summary>Completions queued for the next flush and not yet taken by it (for tests; counted once written).</summary>
+    internal int QueuedCompletions => Volatile.Read(ref _queuedCompletions);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -365,6 +369,7 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
                     held.Elapsed = _time.GetElapsedTime(started);
                     if (_completions.Writer.TryWrite(held))
                     {
+                        Interlocked.Increment(ref _queuedCompletions);
                         settled = true;
                         return;
                     }
@@ -433,17 +438,20 @@ internal sealed class QueueWorker<TPayload, THandler> : IHostedService, IDisposa
             leases.Clear();
             while (batch.Count < MaxCompletionBatch && _completions.Reader.TryRead(out var held))
             {
+                Interlocked.Decrement(ref _queuedCompletions);
                 batch.Add(held);
                 leases.Add(held.Lease);
             }
 
             try
             {
-                var completed = await _queue.CompleteManyAsync(leases, CancellationToken.None).ConfigureAwait(false);
+                // By lease token, not job id: after a rescue the batch can hold this worker's lost lease and its new lease
+                // of the same job, and only the new one completes; the lost one is rejected and must say so.
+                var completed = await _queue.CompleteTokensAsync(leases, CancellationToken.None).ConfigureAwait(false);
                 var done = completed.Count == batch.Count ? null : completed.ToHashSet();
                 foreach (var held in batch)
                 {
-                    var ok = done is null || done.Contains(held.Lease.Id);
+                    var ok = done is null || done.Contains(held.Lease.Token);
                     if (!ok)
                     {
                         // Requeued or cancelled meanwhile: its new holder (or no one) settles it.

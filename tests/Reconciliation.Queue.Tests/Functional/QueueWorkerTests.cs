@@ -149,7 +149,14 @@ public sealed class QueueWorkerTests
         var dataSource = await Db();
         var time = new FakeTimeProvider();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = WorkerHost.Create(dataSource, "w_rejected", o => o.VisibilityTimeout = TimeSpan.FromSeconds(30),
+        // No notifications, and a clock that never moves (no poll, no heartbeat): nothing may wake the worker to lease the
+        // requeued job again before the test parks it. With them, the listener's first LISTEN (which wakes every worker
+        // once) could land between the requeue and the parking: the worker leased the job again and completed it.
+        await using var host = WorkerHost.Create(dataSource, "w_rejected", o =>
+            {
+                o.VisibilityTimeout = TimeSpan.FromSeconds(30);
+                o.Notify = false;
+            },
             o => o.HeartbeatInterval = TimeSpan.FromSeconds(10), time: time, fakeLogging: true);
         host.Script.Run = (_, _) => release.Task; // ignores its token: it finishes after its lease was taken away
         var queue = host.Queue("w_rejected");
@@ -170,6 +177,61 @@ public sealed class QueueWorkerTests
         var job = await queue.GetJobAsync(id, Ct);
         Assert.Equal(JobState.Pending, job!.State);
         Assert.Equal(0, job.Completions);
+    }
+
+    [Fact]
+    public async Task A_lost_and_a_new_lease_of_one_job_flushed_together_complete_it_once_and_the_lost_one_says_so()
+    {
+        var dataSource = await Db();
+        var time = new FakeTimeProvider(); // never advanced: no heartbeat cancels the lost lease's handler, no poll
+        var releaseJob = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseOther = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = WorkerHost.Create(dataSource, "w_twice", o => o.VisibilityTimeout = TimeSpan.FromSeconds(30), o =>
+        {
+            o.HeartbeatInterval = TimeSpan.FromSeconds(10);
+            o.Concurrency = 3;
+            o.Prefetch = 0;
+        }, time: time, fakeLogging: true);
+        var worker = (Reconciliation.Queue.Workers.QueueWorker<WorkItem, ScriptedHandler>)Assert.Single(host.Workers);
+        var queue = host.Queue("w_twice");
+        var id = (await queue.EnqueueAsync(new WorkItem(1, "twice"), cancellationToken: Ct)).JobId;
+        host.Script.Run = (job, _) => job.Id == id ? releaseJob.Task : releaseOther.Task; // both ignore their token
+        await host.StartAsync();
+        Assert.True(await TestDatabase.EventuallyAsync(() => Task.FromResult(host.Script.Executions.ContainsKey(id)), Deadline));
+
+        // Requeued as stuck while its handler still runs, then leased again by the same worker (woken by another job's
+        // notification): the worker holds a lost and a new lease of one job.
+        await dataSource.ExecuteAsync($"UPDATE w_twice SET leased_until = now() - interval '1 second' WHERE id = {id}");
+        Assert.Equal((1L, 0L), await queue.RequeueStuckAsync(Ct));
+        var other = (await queue.EnqueueAsync(new WorkItem(2, "other"), cancellationToken: Ct)).JobId;
+        Assert.True(await TestDatabase.EventuallyAsync(() => Task.FromResult(host.Script.Executions.GetValueOrDefault(id) == 2 && host.Script.Executions.ContainsKey(other)), Deadline));
+
+        // The other job's completion is flushed first and waits on the test's lock of its row; both completions of the job
+        // queue up behind it, and go out together in the next flush.
+        await using var blocking = await dataSource.OpenConnectionAsync(Ct);
+        await using var lockRow = await blocking.BeginTransactionAsync(Ct);
+        await using (var select = new NpgsqlCommand($"SELECT id FROM w_twice WHERE id = {other} FOR UPDATE", blocking, lockRow))
+        {
+            await select.ExecuteScalarAsync(Ct);
+        }
+
+        releaseOther.SetResult();
+        Assert.True(await TestDatabase.EventuallyAsync(async () => await dataSource.ScalarAsync(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE%w_twice%'") == 1, Deadline));
+        releaseJob.SetResult();
+        Assert.True(await TestDatabase.EventuallyAsync(() => Task.FromResult(worker.QueuedCompletions == 2), Deadline));
+        await lockRow.CommitAsync(Ct);
+
+        var logs = host.Services.GetFakeLogCollector();
+        Assert.True(await TestDatabase.EventuallyAsync(() => Task.FromResult(logs.GetSnapshot().Any(r => r.Id.Name == "QueueCompletionRejected")), Deadline),
+            "the lost lease's completion was rejected without a word");
+        Assert.True(await TestDatabase.EventuallyAsync(() => Task.FromResult(worker.RunningCount == 0), Deadline));
+        var rejected = Assert.Single(logs.GetSnapshot(), r => r.Id.Name == "QueueCompletionRejected");
+        Assert.Contains($"job {id}", rejected.Message, StringComparison.Ordinal);
+        var job = await queue.GetJobAsync(id, Ct);
+        Assert.Equal(JobState.Completed, job!.State); // by the new lease
+        Assert.Equal(1, job.Completions);
+        Assert.Equal(JobState.Completed, (await queue.GetJobAsync(other, Ct))!.State);
     }
 
     [Fact]
