@@ -38,37 +38,6 @@ explain_runner_failure() {
   done
 }
 
-# A few tests of real servers and processes still fail now and then under load (each was seen failing once in several
-# full runs and passing alone; they are named in the session notes to be fixed). When at most three tests failed, they
-# run once more on their own. A test counts as passed only if that second run passes, and every one of them is printed
-# as FLAKY below, so a flake is never silent; anything failing twice fails the run.
-if [[ $status -ne 0 ]]; then
-  shopt -s nullglob globstar
-  mapfile -t flaky < <(grep -ho '<UnitTestResult [^>]*outcome="Failed"' "$results"/**/*.trx \
-    | grep -o 'testName="[^"(]*' | sed 's/testName="//' | sort -u)
-  if (( ${#flaky[@]} > 0 && ${#flaky[@]} <= 3 )); then
-    filter=$(printf 'FullyQualifiedName=%s|' "${flaky[@]}"); filter=${filter%|}
-    for test in "${flaky[@]}"; do echo "FLAKY? failed, running it once more on its own: $test"; done
-    retry=artifacts/test-retry
-    rm -rf "$retry"
-    dotnet test Reconciliation.sln -c Release --no-build -m:1 --filter "$filter" --logger "trx" --results-directory "$retry"
-    retried_failed=0; retried_passed=0
-    for trx in "$retry"/*.trx; do
-      counters=$(grep -o '<Counters [^>]*' "$trx" | head -1)
-      get() { echo "$counters" | grep -o "$1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
-      retried_passed=$((retried_passed + $(get passed)))
-      retried_failed=$((retried_failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
-    done
-    if [[ $retried_failed -eq 0 && $retried_passed -ge ${#flaky[@]} ]]; then
-      for test in "${flaky[@]}"; do echo "FLAKY: $test failed once and passed on its own"; done
-      summary=$(bash eng/summarize-trx.sh "$results" 0 | tail -1)
-      read -r passed _ failed _ skipped _ <<<"$summary"
-      echo "$((passed + failed)) passed, 0 failed, $skipped skipped"
-      exit 0
-    fi
-  fi
-fi
-
 if [[ $status -ne 0 ]]; then
   explain_runner_failure
   shopt -s nullglob globstar
