@@ -102,8 +102,22 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         }
     }
 
-    /// <summary>Cancels running heals and waits (within the host's shutdown timeout) until each is journaled.</summary>
-    public Task StopHealsAsync(CancellationToken cancellationToken) => _executor.StopAsync(cancellationToken);
+    /// <summary>
+    /// Cancels running heals and waits (within the host's shutdown timeout) until each is journaled and the rule state
+    /// is saved, so a restarted replica resumes what this one last knew.
+    /// </summary>
+    public async Task StopHealsAsync(CancellationToken cancellationToken)
+    {
+        await _executor.StopAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _state.WhenSavedAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The host's shutdown timeout ended the wait.
+        }
+    }
 
     /// <summary>Completes when every heal started so far has its outcome (for tests of heals that outlive their tick).</summary>
     internal Task WhenHealOutcomesKnownAsync() => _executor.WhenOutcomesKnownAsync();
@@ -185,17 +199,25 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         Open(evaluator, now);
 
         var warmUpUntil = StartedAt + settings.Options.WarmUp;
-        var due = await _healing.PlanAsync(new HealingTickSettings(evaluator.Instances, settings.AllowDestructive, settings.Options.HealBudget,
-            settings.Options.CallTimeout, now < warmUpUntil || tick <= 1, warmUpUntil, settings.Options.Interval / HealingDefaults.VerifyJitterDivisor,
-            settings.Options.Interval / HealingDefaults.InTickHealWaitDivisor),
-            now, cancellationToken).ConfigureAwait(false);
-        if (due is not null)
+        try
         {
-            await _healing.WaitBrieflyAsync(due, _heals, cancellationToken).ConfigureAwait(false);
+            var due = await _healing.PlanAsync(new HealingTickSettings(evaluator.Instances, settings.AllowDestructive, settings.Options.HealBudget,
+                settings.Options.CallTimeout, now < warmUpUntil || tick <= 1, warmUpUntil, settings.Options.Interval / HealingDefaults.VerifyJitterDivisor,
+                settings.Options.Interval / HealingDefaults.InTickHealWaitDivisor),
+                now, cancellationToken).ConfigureAwait(false);
+            if (due is not null)
+            {
+                await _healing.WaitBrieflyAsync(due, _heals, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            // Saved even when the host stops during the wait: app.restart stops it in the very tick its violation opened,
+            // and a replica that lost that state would start a fresh episode after its restart.
+            _state.SaveIfChanged(evaluator.Instances, _healing.PausedUntil, settings.Options.ReplicaId, settings.Options.CallTimeout);
+            _journal.CatchUp(settings.Options.CallTimeout, _time);
         }
 
-        _state.SaveIfChanged(evaluator.Instances, _healing.PausedUntil, settings.Options.ReplicaId, settings.Options.CallTimeout);
-        _journal.CatchUp(settings.Options.CallTimeout, _time);
         var duration = _time.GetElapsedTime(started);
         _diagnostics.Metrics.RecordTick(duration);
         var report = BuildReport(settings, now, duration, tick, closed, failures);

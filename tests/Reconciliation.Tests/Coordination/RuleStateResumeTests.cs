@@ -50,6 +50,31 @@ public sealed class RuleStateResumeTests
     }
 
     [Fact]
+    public async Task A_violation_opened_in_the_tick_the_host_stops_is_saved_though_the_tick_was_cancelled()
+    {
+        // app.restart stops the host in the very tick its violation opened: the stop cancels the tick while it waits
+        // for its heals, and the state must still be saved, or the restarted replica starts a fresh episode.
+        var store = new SavedState();
+        var time = new FakeTimeProvider(Start);
+        var probe = new TestProbe("db", "demo.load");
+        var healer = new TestHealer("fix") { Gate = new TaskCompletionSource() };
+        await using var harness = Build(store, new InMemoryHealJournal(), time, probe, healer);
+        await harness.TickAsync();
+
+        probe.Set(0.9);
+        time.Advance(EngineHarness.Interval);
+        using var stopping = new CancellationTokenSource();
+        var tick = harness.Reconciler.ReconcileOnceAsync(stopping.Token);
+        await healer.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        await stopping.CancelAsync(); // the host stops while the tick waits for the heal it just started
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => tick);
+        await harness.Engine.WhenStateSavedAsync();
+
+        Assert.Equal(Start + EngineHarness.Interval, Assert.Single(store.Saved.Rules).OpenedAt);
+        healer.Gate.SetResult();
+    }
+
+    [Fact]
     public async Task A_For_timer_resumes_where_it_stopped_and_the_downtime_does_not_count()
     {
         var store = new SavedState();
