@@ -1,0 +1,49 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Reconciliation.ReplicaHost;
+
+/// <summary>Registers the fleet's coordination store, as an app would: one call on the reconciliation builder.</summary>
+internal static class Coordination
+{
+    public static void UsePostgres(IReconciliationBuilder builder, string connectionString, HostArguments arguments)
+    {
+#if FLEET_STORES
+        builder.UsePostgresCoordination(connectionString, o =>
+        {
+            if (arguments.Schema is { } schema)
+            {
+                o.Schema = schema;
+            }
+
+            if (arguments.LeaseTimeToLive is { } ttl)
+            {
+                o.LeaseTimeToLive = ttl;
+            }
+        });
+#else
+        _ = (builder, connectionString, arguments);
+        throw new NotSupportedException("built before PostgreSQL coordination was on main");
+#endif
+    }
+
+    public static void UseRedis(IReconciliationBuilder builder, string configuration, HostArguments arguments)
+    {
+#if FLEET_STORES
+        builder.UseRedisCoordination(configuration, o =>
+        {
+            if (arguments.KeyPrefix is { } prefix)
+            {
+                o.KeyPrefix = prefix;
+            }
+
+            if (arguments.LeaseTimeToLive is { } ttl)
+            {
+                o.LeaseTimeToLive = ttl;
+            }
+        });
+#else
+        _ = (builder, configuration, arguments);
+        throw new NotSupportedException("built before Redis coordination was on main");
+#endif
+    }
+}
