@@ -86,6 +86,7 @@ public sealed class LeaseTests
         var refused = await frozen.WaitForAsync("journal", l => l.String("healer") == FleetRules.Hang && l.Number("token") == t1,
             "the woken holder writes its record", from: frozenFrom);
         Assert.Equal("fenced", refused.String("result"));
+        Assert.Contains("lease was lost", refused.String("reason"), StringComparison.Ordinal); // its healer was cancelled when it woke
         await frozen.WaitForAsync("log", l => l.String("event") == "HealRecordFenced", "the woken holder logs HealRecordFenced", from: frozenFrom);
 
         await Eventually.UntilAsync(async () => (await Journal.RowsAsync(database)).Any(r => r.LeaseToken == t2 && r.IsAttempt),
@@ -94,7 +95,9 @@ public sealed class LeaseTests
 
         var rows = await Journal.RowsAsync(database);
         Assert.DoesNotContain(rows, r => r.LeaseToken == t1);
-        Assert.All(rows.Where(r => r.Replica == frozen.Replica), r => Assert.True(r.LeaseToken > t2, $"a row of the frozen replica with token {r.LeaseToken}"));
+        // Rows without a token are "lease held elsewhere" skips; every row the frozen replica wrote under a lease came later than t2.
+        Assert.All(rows.Where(r => r.Replica == frozen.Replica && r.LeaseToken is not null),
+            r => Assert.True(r.LeaseToken > t2, $"a row of the frozen replica with token {r.LeaseToken}"));
         var attempts = rows.Where(r => r.Healer == FleetRules.Hang && r.IsAttempt).ToList();
         for (var i = 1; i < attempts.Count; i++)
         {

@@ -17,12 +17,15 @@ internal sealed class ReplicaProcess : IAsyncDisposable
     private readonly List<HostLine> _lines = [];
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _exited;
+    private bool _disposed;
+    private int? _exitCode;
 
     private ReplicaProcess(string replica, Process process, int generation)
     {
         Replica = replica;
         _process = process;
         Generation = generation;
+        Pid = process.Id;
     }
 
     public string Replica { get; }
@@ -30,11 +33,11 @@ internal sealed class ReplicaProcess : IAsyncDisposable
     /// <summary>1 for the first process of a replica, 2 after one restart, ...</summary>
     public int Generation { get; }
 
-    public int Pid => _process.Id;
+    public int Pid { get; }
 
-    public bool HasExited => _process.HasExited;
+    public bool HasExited => _disposed || _process.HasExited;
 
-    public int ExitCode => _process.ExitCode;
+    public int ExitCode => _exitCode ?? _process.ExitCode;
 
     public IReadOnlyList<HostLine> Lines
     {
@@ -178,6 +181,8 @@ internal sealed class ReplicaProcess : IAsyncDisposable
             }
         }
 
+        _exitCode = _process.HasExited ? _process.ExitCode : -1;
+        _disposed = true;
         _process.Dispose();
     }
 
