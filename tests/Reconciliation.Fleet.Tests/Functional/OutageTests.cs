@@ -19,14 +19,20 @@ public sealed class OutageTests
         var coordination = new NpgsqlConnectionStringBuilder(database) { ApplicationName = "fleet-coordination", Timeout = 2 }.ConnectionString;
         await using var fleet = new ReplicaFleet(FleetRules.Json(FleetRules.Local), "--coordination", "postgres", "--lease-ttl", "3");
         fleet.SetEnvironment("RECONCILIATION_COORDINATION", coordination, pg.Password);
-        fleet.SetFault("hang", 3);
+        fleet.SetFault("hang", 10);
         var replicas = await fleet.StartAsync("r1", "r2");
         fleet.SetFault("shared", 1);
         fleet.SetFault("local", 1);
 
-        await fleet.WaitForAnyAsync("acting", (_, l) => l.String("healer") == FleetRules.Hang, "a shared-resource heal is under way");
+        var (holder, _) = await fleet.WaitForAnyAsync("acting", (_, l) => l.String("healer") == FleetRules.Hang, "a shared-resource heal is under way");
         await pg.StopAsync();
         var down = TimeProvider.System.GetUtcNow();
+
+        // The store stays down past the lease's time to live: the holder cannot renew, its healer is cancelled, the heal
+        // is recorded as lost (and queued, the journal being down too).
+        await holder.WaitForAsync("event", l => l.String("kind") == "HealFailed" && l.String("healer") == FleetRules.Hang
+            && l.String("reason")?.Contains("lease was lost", StringComparison.Ordinal) == true, "the holder's heal ends as lost");
+        fleet.SetFault("hang", 1); // later heals of the shared resource end quickly
 
         // Process-local heals go on while the store is down: each replica makes at least one (and cannot journal it yet).
         foreach (var replica in replicas)
@@ -75,6 +81,10 @@ public sealed class OutageTests
         Assert.Empty(ids.Except(writtenAfter));
         var fenced = Written("fenced");
         Assert.Empty(fenced.Intersect(ids));
+
+        // The heal lost during the outage is journaled as a failed attempt of its holder (or was refused: a later holder).
+        Assert.True(journal.Any(r => r.Replica == holder.Replica && r.Healer == FleetRules.Hang && r.IsAttempt && r.Outcome == "Failed" && r.StartedAt < down)
+            || Fenced(holder, FleetRules.Hang) > 0, "the heal lost during the outage is neither in the journal nor refused");
 
         // Heals made while PostgreSQL was down are among them, from both replicas.
         foreach (var replica in replicas)
