@@ -112,6 +112,7 @@ static IHost Build(HostArguments arguments)
         ?? throw new InvalidOperationException("no IHealJournal is registered");
     services.Replace(ServiceDescriptor.Singleton<IHealJournal>(sp => new RecordingHealJournal(Resolve(sp, journal))));
     services.AddHostedService<EventPrinter>();
+    services.AddHostedService<ParentWatchdog>();
     return builder.Build();
 }
 

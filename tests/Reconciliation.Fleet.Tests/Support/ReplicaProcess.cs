@@ -71,6 +71,9 @@ internal sealed class ReplicaProcess : IAsyncDisposable
             start.Environment[name] = value;
         }
 
+        // The host stops itself when this test process is gone (a crashed run leaves no replica behind).
+        start.Environment["RECONCILIATION_HOST_PARENT_PID"] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         var replicaProcess = new ReplicaProcess(replica, process, generation);
         process.OutputDataReceived += (_, e) => replicaProcess.Add(e.Data, stderr: false);
