@@ -26,9 +26,7 @@ internal static class Coordination
 #endif
     }
 
-    public static void UseRedis(IReconciliationBuilder builder, string configuration, HostArguments arguments)
-    {
-#if FLEET_STORES
+    public static void UseRedis(IReconciliationBuilder builder, string configuration, HostArguments arguments) =>
         builder.UseRedisCoordination(configuration, o =>
         {
             if (arguments.KeyPrefix is { } prefix)
@@ -41,9 +39,4 @@ internal static class Coordination
                 o.LeaseTimeToLive = ttl;
             }
         });
-#else
-        _ = (builder, configuration, arguments);
-        throw new NotSupportedException("built before Redis coordination was on main");
-#endif
-    }
 }
