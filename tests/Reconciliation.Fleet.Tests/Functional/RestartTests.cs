@@ -99,9 +99,45 @@ public sealed class RestartTests
         }
 
         Assert.False(current.HasExited);
+
+        // Every restarted process resumed the episode its predecessor saved: the same violation, opened at the same time.
+        var opened = fleet.Processes.Select(p => p.Lines.FirstOrDefault(l => l.Is("tick") && l.Violations().Any(v => v.Rule == FleetRules.LocalRule))
+            ?.Violations().Single(v => v.Rule == FleetRules.LocalRule).OpenedAt).ToList();
+        Assert.All(opened, o => Assert.Equal(opened[0], o));
+
         var attempts = (await Journal.RowsAsync(database.ConnectionString)).Where(r => r.Healer == "app.restart" && r.IsAttempt).ToList();
         Assert.Equal(2, attempts.Count);
         Assert.All(attempts, a => Assert.Equal("r1", a.Replica));
+        fleet.AssertNoSecretPrinted();
+    }
+
+    [Fact]
+    public async Task A_replica_stopped_by_app_restart_in_the_tick_its_violation_opened_resumes_that_violation_after_the_restart()
+    {
+        var database = await DatabaseAsync("restart_same_tick");
+        await using var fleet = new ReplicaFleet(FleetRules.Json("app.restart",
+            localPolicy: """{ "Cooldown": "00:00:02", "MaxBackoff": "00:00:02", "MaxAttempts": 100, "Window": "00:10:00" }""",
+            extra: """
+                "AllowDestructive": [ "app.restart" ],
+                "AppRestart": { "CrashLoopRestarts": 1, "CrashLoopWindow": "00:10:00", "CrashLoopPause": "00:10:00", "MaxFleetRestarts": 100 },
+                """),
+            "--coordination", "postgres", "--lease-ttl", "3");
+        fleet.SetEnvironment("RECONCILIATION_COORDINATION", database.ConnectionString, database.Password);
+        var first = (await fleet.StartAsync("r1"))[0];
+
+        // The fault comes after the warm-up tick: the violation opens and app.restart acts in the same tick.
+        fleet.SetFault("local", 1);
+        var opened = (await first.WaitForAsync("event", l => l.String("kind") == "ViolationOpened" && l.String("rule") == FleetRules.LocalRule,
+            "the violation opens")).Time("timestamp");
+        Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromSeconds(30), "app.restart stopped it"));
+        var saved = await Journal.RuleStateAsync(database.ConnectionString, "r1");
+
+        // The supervisor starts it again: it must resume the episode its predecessor was healing, not open a new one.
+        var second = fleet.Start("r1");
+        var tick = await second.WaitForAsync("tick", l => l.Violations().Any(v => v.Rule == FleetRules.LocalRule), "a tick showing the violation");
+        Assert.True(opened == tick.Violations().Single(v => v.Rule == FleetRules.LocalRule).OpenedAt,
+            $"the restarted replica opened a new violation instead of resuming the one opened at {opened:O}; the state r1 saved before app.restart stopped it: {saved ?? "(none)"}");
+        Assert.Contains(second.Lines, l => l.Is("log") && l.String("event") == "RuleStateResumed");
         fleet.AssertNoSecretPrinted();
     }
 
