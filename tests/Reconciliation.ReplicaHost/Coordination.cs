@@ -5,9 +5,7 @@ namespace Reconciliation.ReplicaHost;
 /// <summary>Registers the fleet's coordination store, as an app would: one call on the reconciliation builder.</summary>
 internal static class Coordination
 {
-    public static void UsePostgres(IReconciliationBuilder builder, string connectionString, HostArguments arguments)
-    {
-#if FLEET_STORES
+    public static void UsePostgres(IReconciliationBuilder builder, string connectionString, HostArguments arguments) =>
         builder.UsePostgresCoordination(connectionString, o =>
         {
             if (arguments.Schema is { } schema)
@@ -20,11 +18,6 @@ internal static class Coordination
                 o.LeaseTimeToLive = ttl;
             }
         });
-#else
-        _ = (builder, connectionString, arguments);
-        throw new NotSupportedException("built before PostgreSQL coordination was on main");
-#endif
-    }
 
     public static void UseRedis(IReconciliationBuilder builder, string configuration, HostArguments arguments) =>
         builder.UseRedisCoordination(configuration, o =>
