@@ -29,30 +29,36 @@ internal static class DemoRun
         var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         await using var receiver = await WebhookReceiver.StartAsync(secret, narrator, cancel);
 
-        await using var orders = OrdersApp.Build(["--urls", "http://127.0.0.1:0"], builder =>
+        // Two replicas of the orders service, as a deployment runs it: coordination on PostgreSQL gives them one heal
+        // journal, lease and rule state, so a fault both of them see is healed once, by one of them.
+        await using var orders = BuildReplica("orders-1", ordersConnection, database, redis.ConnectionString, receiver.Url, secret);
+        await using var second = BuildReplica("orders-2", ordersConnection, database, redis.ConnectionString, receiver.Url, secret);
+        var replicas = new[] { (Name: "orders-1", App: orders), (Name: "orders-2", App: second) };
+        var subscriptions = replicas.Select(r => (r.Name, Events: r.App.Services.GetRequiredService<ReconciliationEvents>().Subscribe())).ToArray();
+        foreach (var (_, app) in replicas)
         {
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Orders"] = ordersConnection,
-                ["ConnectionStrings:Redis"] = redis.ConnectionString,
-                ["Webhook:Url"] = receiver.Url,
-                ["Webhook:Secret"] = secret,
-                ["Logging:LogLevel:Default"] = "None", // the narrator tells the story; the logs would flood it
-            });
-            builder.Logging.ClearProviders();
-        });
-        var events = orders.Services.GetRequiredService<ReconciliationEvents>().Subscribe();
-        await orders.StartAsync(cancel);
-        var baseAddress = new Uri(orders.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+            await app.StartAsync(cancel);
+        }
+
+        var addresses = replicas.Select(r => new Uri(r.App.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First())).ToArray();
+        var baseAddress = addresses[0];
         receiver.OnRollback = () => SetLatencyAsync(baseAddress, 0);
-        narrator.Say("SETUP", $"orders service on {baseAddress} — status page: {baseAddress}status  metrics: {baseAddress}metrics");
+        narrator.Say("SETUP", $"two replicas: orders-1 on {addresses[0]}, orders-2 on {addresses[1]} — status page: {baseAddress}status  metrics: {baseAddress}metrics");
+        narrator.Say("SETUP", "coordination on PostgreSQL (schema reconciliation): one heal journal and lease for both replicas");
 
         var records = new List<FaultRecord>();
-        FaultRecord? current = null;
-        var watcher = Task.Run(() => WatchAsync(events, narrator, () => current), CancellationToken.None);
+        FaultRecord? RecordOf(string? rule)
+        {
+            lock (records)
+            {
+                return records.LastOrDefault(r => r.Rule == rule);
+            }
+        }
+
+        var watchers = subscriptions.Select(sub => Task.Run(() => WatchAsync(sub.Name, sub.Events, narrator, RecordOf), CancellationToken.None)).ToArray();
 
         using var load = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        var generator = Task.Run(() => LoadGenerator.RunAsync(baseAddress, load.Token), CancellationToken.None);
+        var generators = addresses.Select(address => Task.Run(() => LoadGenerator.RunAsync(address, load.Token), CancellationToken.None)).ToArray();
         narrator.Say("SETUP", "load generator running (orders created and read continuously); warming up");
         var leaked = new List<NpgsqlConnection>();
         var adminRedis = await ConnectionMultiplexer.ConnectAsync(redis.Configuration(allowAdmin: true));
@@ -108,8 +114,11 @@ internal static class DemoRun
             foreach (var scenario in scenarios)
             {
                 var record = new FaultRecord(scenario.Name, scenario.Rule);
-                records.Add(record);
-                current = record;
+                lock (records)
+                {
+                    records.Add(record);
+                }
+
                 narrator.Say("FAULT", scenario.Name);
                 record.InjectedAt = narrator.Now;
                 await scenario.Inject(cancel);
@@ -125,7 +134,6 @@ internal static class DemoRun
                 }
 
                 await scenario.CleanUp();
-                current = null;
                 await Task.Delay(TimeSpan.FromSeconds(4), cancel);
             }
         }
@@ -136,10 +144,18 @@ internal static class DemoRun
         finally
         {
             await load.CancelAsync();
-            await generator;
-            await orders.StopAsync(CancellationToken.None);
-            events.Dispose();
-            await watcher;
+            await Task.WhenAll(generators);
+            foreach (var (_, app) in replicas)
+            {
+                await app.StopAsync(CancellationToken.None);
+            }
+
+            foreach (var (_, events) in subscriptions)
+            {
+                events.Dispose();
+            }
+
+            await Task.WhenAll(watchers);
             await adminRedis.DisposeAsync();
             foreach (var connection in leaked)
             {
@@ -148,19 +164,38 @@ internal static class DemoRun
         }
 
         PrintSummary(records);
-        return records.Count == scenarios.Length && records.All(r => r.Done) ? 0 : 1;
+        // Each fault recovered, and none was healed by both replicas.
+        return records.Count == scenarios.Length && records.All(r => r.Done && r.HealedTwice == 0) ? 0 : 1;
     }
 
-    private static async Task WatchAsync(ReconciliationEvents.Subscription events, Narrator narrator, Func<FaultRecord?> current)
+    private static WebApplication BuildReplica(string replica, string ordersConnection, string coordination, string redis, string webhook, string secret) =>
+        OrdersApp.Build(["--urls", "http://127.0.0.1:0"], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Orders"] = ordersConnection,
+                ["ConnectionStrings:Coordination"] = coordination,
+                ["ConnectionStrings:Redis"] = redis,
+                ["Reconciliation:ReplicaId"] = replica,
+                ["Webhook:Url"] = webhook,
+                ["Webhook:Secret"] = secret,
+                ["Logging:LogLevel:Default"] = "None", // the narrator tells the story; the logs would flood it
+            });
+            builder.Logging.ClearProviders();
+        });
+
+    private static async Task WatchAsync(string replica, ReconciliationEvents.Subscription events, Narrator narrator, Func<string?, FaultRecord?> recordOf)
     {
         await foreach (var e in events.Reader.ReadAllAsync())
         {
-            var record = current();
-            var ours = record is not null && e.Rule == record.Rule;
+            // Events count toward the latest fault of their rule: a heal's verdict may come after the fault recovered.
+            var record = recordOf(e.Rule);
+            var ours = record is not null;
             switch (e.Kind)
             {
                 case ReconciliationEventKind.ViolationOpened:
-                    narrator.Say("DETECT", $"rule {e.Rule} on {e.Resource}: {e.Signal} = {Format(e.Observed)}");
+                    record?.Opened(replica);
+                    narrator.Say("DETECT", $"{replica}: rule {e.Rule} on {e.Resource}: {e.Signal} = {Format(e.Observed)}");
                     if (ours && record!.DetectedAt is null)
                     {
                         record.DetectedAt = narrator.Now;
@@ -168,28 +203,37 @@ internal static class DemoRun
 
                     break;
                 case ReconciliationEventKind.HealStarted:
-                    narrator.Say("HEAL", $"{e.Healer} on {e.Resource} (rule {e.Rule}, attempt {e.Attempt})");
+                    if (ours)
+                    {
+                        record!.HealStarted(replica);
+                    }
+
+                    narrator.Say("HEAL", $"{replica}: {e.Healer} on {e.Resource} (rule {e.Rule}, attempt {e.Attempt})");
                     break;
                 case ReconciliationEventKind.HealSucceeded:
-                    narrator.Say("HEALED", $"{e.Healer} on {e.Resource}: verified, the violation closed");
-                    if (ours && record!.HealedAt is null)
+                    narrator.Say("HEALED", $"{replica}: {e.Healer} on {e.Resource}: verified, the violation closed");
+                    if (ours)
                     {
-                        record.HealedAt = narrator.Now;
-                        record.Healer = e.Healer;
+                        if (record!.HealedAt is null)
+                        {
+                            record.HealedAt = narrator.Now;
+                            record.Healer = $"{e.Healer} by {replica}";
+                        }
                     }
 
                     break;
                 case ReconciliationEventKind.HealFailed:
-                    narrator.Say("FAILED", $"{e.Healer} on {e.Resource}: {e.Reason}");
+                    narrator.Say("FAILED", $"{replica}: {e.Healer} on {e.Resource}: {e.Reason}");
                     break;
                 case ReconciliationEventKind.HealSkipped:
-                    narrator.Say("SKIP", $"{e.Healer} on {e.Resource}: {e.Reason}");
+                    narrator.Say("SKIP", $"{replica}: {e.Healer} on {e.Resource}: {e.Reason}");
                     break;
                 case ReconciliationEventKind.ViolationExhausted:
-                    narrator.Say("FAILED", $"rule {e.Rule} on {e.Resource}: every healer used up");
+                    narrator.Say("FAILED", $"{replica}: rule {e.Rule} on {e.Resource}: every healer used up");
                     break;
                 case ReconciliationEventKind.ViolationClosed:
-                    narrator.Say("RECOVER", $"rule {e.Rule} on {e.Resource}: {e.Signal} = {Format(e.Observed)}");
+                    record?.Closed(replica);
+                    narrator.Say("RECOVER", $"{replica}: rule {e.Rule} on {e.Resource}: {e.Signal} = {Format(e.Observed)}");
                     if (ours && record!.RecoveredAt is null && record.DetectedAt is not null)
                     {
                         record.RecoveredAt = narrator.Now;
@@ -197,7 +241,7 @@ internal static class DemoRun
 
                     break;
                 case ReconciliationEventKind.ProbeFailed:
-                    narrator.Say("PROBE", $"{e.Resource}: {e.Reason}");
+                    narrator.Say("PROBE", $"{replica}: {e.Resource}: {e.Reason}");
                     break;
                 default:
                     break;
@@ -210,16 +254,18 @@ internal static class DemoRun
         static string At(TimeSpan? from, TimeSpan? to) => from is { } f && to is { } t ? $"{(t - f).TotalSeconds:0.0} s" : "—";
         Console.WriteLine();
         Console.WriteLine("Summary");
-        Console.WriteLine($"{"fault",-66} {"rule",-18} {"detected",8} {"healed",8} {"recovered",9}  healer");
-        Console.WriteLine(new string('-', 134));
+        Console.WriteLine($"{"fault",-66} {"rule",-18} {"detected",8} {"healed",8} {"recovered",9} {"episodes",8} {"heals",5}  healer");
+        Console.WriteLine(new string('-', 159));
         foreach (var r in records)
         {
-            Console.WriteLine($"{r.Name,-66} {r.Rule,-18} {At(r.InjectedAt, r.DetectedAt),8} {At(r.InjectedAt, r.HealedAt),8} {At(r.InjectedAt, r.RecoveredAt),9}  {r.Healer ?? "—"}");
+            Console.WriteLine($"{r.Name,-66} {r.Rule,-18} {At(r.InjectedAt, r.DetectedAt),8} {At(r.InjectedAt, r.HealedAt),8} {At(r.InjectedAt, r.RecoveredAt),9} {r.Episodes,8} {r.Attempts,5}  {r.Healer ?? "—"}");
         }
 
-        Console.WriteLine(new string('-', 134));
+        Console.WriteLine(new string('-', 159));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{records.Count} faults injected, {records.Count(r => r.DetectedAt is not null)} detected, {records.Count(r => r.HealedAt is not null)} healed, {records.Count(r => r.Done)} recovered (times since injection)."));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Two replicas, coordination on PostgreSQL: an episode lasts from the first replica seeing the violation to the last seeing it close; {records.Sum(r => r.Episodes)} episodes, {records.Sum(r => r.Attempts)} heals started, {records.Sum(r => r.HealedTwice)} episodes healed by both replicas."));
     }
 
     private static string Format(double? value) => value is double v ? v.ToString("0.###", CultureInfo.InvariantCulture) : "no reading";

@@ -18,4 +18,51 @@ internal sealed class FaultRecord(string name, string rule)
     public string? Healer { get; set; }
 
     public bool Done => RecoveredAt is not null;
+
+    /// <summary>Heals started for this fault's rule, by either replica.</summary>
+    public int Attempts { get; private set; }
+
+    /// <summary>Fleet episodes: from the first replica opening the rule's violation to the last one closing it.</summary>
+    public int Episodes { get; private set; }
+
+    /// <summary>Episodes in which more than one replica started a heal: what coordination exists to prevent.</summary>
+    public int HealedTwice { get; private set; }
+
+    private readonly Lock _gate = new();
+    private readonly HashSet<string> _open = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _healersThisEpisode = new(StringComparer.Ordinal);
+
+    public void Opened(string replica)
+    {
+        lock (_gate)
+        {
+            if (_open.Count == 0)
+            {
+                Episodes++;
+                _healersThisEpisode.Clear();
+            }
+
+            _open.Add(replica);
+        }
+    }
+
+    public void Closed(string replica)
+    {
+        lock (_gate)
+        {
+            _open.Remove(replica);
+        }
+    }
+
+    public void HealStarted(string replica)
+    {
+        lock (_gate)
+        {
+            Attempts++;
+            if (_healersThisEpisode.Add(replica) && _healersThisEpisode.Count == 2)
+            {
+                HealedTwice++;
+            }
+        }
+    }
 }

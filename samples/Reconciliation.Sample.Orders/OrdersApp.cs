@@ -27,7 +27,11 @@ public static class OrdersApp
         {
             ApplicationName = ApplicationName,
         };
-        var dataSource = new NpgsqlDataSourceBuilder(postgres.ConnectionString) { Name = "orders-db" }.Build();
+        // Npgsql's pool metrics are process-wide, keyed by pool name: two replicas in one process (as the demo runs them)
+        // need pools of their own names, or each replica's probe would read the other's pool.
+        var replica = builder.Configuration["Reconciliation:ReplicaId"];
+        var poolName = replica is null ? "orders-db" : $"orders-db ({replica})";
+        var dataSource = new NpgsqlDataSourceBuilder(postgres.ConnectionString) { Name = poolName }.Build();
         var redis = ConnectionMultiplexer.Connect(builder.Configuration.GetConnectionString("Redis")
             ?? throw new InvalidOperationException("Set ConnectionStrings:Redis (the StackExchange.Redis configuration)."));
         builder.Services.AddSingleton(dataSource);
@@ -36,11 +40,12 @@ public static class OrdersApp
         builder.Services.AddHostedService<OrdersSchema>();
 
         // The library in a handful of lines; thresholds live in appsettings.json.
-        builder.Services.AddStateReconciliation(builder.Configuration.GetSection("Reconciliation"))
+        var reconciliation = builder.Services.AddStateReconciliation(builder.Configuration.GetSection("Reconciliation"))
             // The ages and windows below are short so the demo heals within seconds; production keeps the defaults.
             .AddPostgres("orders-db", dataSource, o =>
             {
                 o.ApplicationNames.Add(ApplicationName);
+                o.PoolName = poolName;
                 o.TerminateIdleInTransactionAfter = TimeSpan.FromSeconds(3);
             })
             .AddRedis("cache", redis, o =>
@@ -60,6 +65,13 @@ public static class OrdersApp
                 o.Window = TimeSpan.FromSeconds(10);
             })
             .AddHttpWebhook(builder.Configuration.GetSection("Webhook"));
+
+        // Several replicas: one heal journal, lease and rule state for the fleet, so each fault is healed once, and
+        // limits survive restarts. Each replica sets its own Reconciliation:ReplicaId (default: the machine name).
+        if (builder.Configuration.GetConnectionString("Coordination") is { Length: > 0 } coordination)
+        {
+            reconciliation.UsePostgresCoordination(coordination);
+        }
 
         builder.Services.AddHealthChecks()
             .AddReconciliation("reconciliation-live", tags: ["live"], configure: o => { o.RuleTag = "live"; o.HealthyBeforeFirstTick = true; })
