@@ -37,4 +37,13 @@ public sealed record RuleState(string Rule, string Resource)
 
     /// <summary>Cooldown or backoff: no attempt before this time.</summary>
     public DateTimeOffset NextAttemptAt { get; init; }
+
+    /// <summary>
+    /// The healer whose heal was running when the state was saved (not a dry-run), or <see langword="null"/>. A replica
+    /// killed mid-heal never journaled that attempt; when it restarts it journals it as failed, so it still counts.
+    /// </summary>
+    public string? RunningHealer { get; init; }
+
+    /// <summary>When the running heal (<see cref="RunningHealer"/>) started.</summary>
+    public DateTimeOffset? RunningSince { get; init; }
 }

@@ -185,9 +185,17 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         }
 
         var evaluator = settings.Evaluator;
-        if (!_state.Loaded && await _state.RestoreAsync(evaluator.Instances, settings.Options.ReplicaId, settings.Options.CallTimeout, cancellationToken).ConfigureAwait(false) is { } pausedUntil)
+        if (!_state.Loaded)
         {
-            _healing.RestoreBudgetPause(pausedUntil);
+            if (await _state.RestoreAsync(evaluator.Instances, settings.Options.ReplicaId, settings.Options.CallTimeout, cancellationToken).ConfigureAwait(false) is { } pausedUntil)
+            {
+                _healing.RestoreBudgetPause(pausedUntil);
+            }
+
+            if (_state.TakeInterrupted() is { } interrupted)
+            {
+                await _healing.RecordInterruptedAsync(interrupted, settings.Options.ReplicaId, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         // The hot path: readings are in place; compare them with the compiled rules.

@@ -34,6 +34,20 @@ internal sealed class RuleStateKeeper
     /// <summary>Until the saved state is read, the state on the instances is not the episode's whole story.</summary>
     public bool Loaded => !_enabled || _loaded;
 
+    /// <summary>
+    /// Heals that were running when the state was last saved, on violations this restore resumed: the process ended
+    /// (killed, crashed) before it could journal them. The engine journals each once, as failed.
+    /// </summary>
+    public List<InterruptedHeal>? Interrupted { get; private set; }
+
+    /// <summary>Hands the interrupted heals over once.</summary>
+    public List<InterruptedHeal>? TakeInterrupted()
+    {
+        var interrupted = Interrupted;
+        Interrupted = null;
+        return interrupted;
+    }
+
     /// <summary>Loads the saved state and applies it to instances that are not active yet. Returns the saved budget pause.</summary>
     public async Task<DateTimeOffset?> RestoreAsync(RuleInstance[] instances, string replica, TimeSpan deadline, CancellationToken cancellationToken)
     {
@@ -68,6 +82,10 @@ internal sealed class RuleStateKeeper
             {
                 instance.Violation = Resume(instance, state, openedAt);
                 open++;
+                if (state is { RunningHealer: { } healer, RunningSince: { } since })
+                {
+                    (Interrupted ??= []).Add(new InterruptedHeal(instance.Violation, healer, since));
+                }
             }
             else
             {
@@ -195,6 +213,8 @@ internal sealed class RuleStateKeeper
                     // A heal awaiting its verdict is not retried before its verification period would have ended.
                     NextAttemptAt = violation.State == ViolationState.Healing && violation.VerifyDeadline > violation.NextAttemptAt
                         ? violation.VerifyDeadline : violation.NextAttemptAt,
+                    RunningHealer = violation.Running is { Policy.DryRun: false } running ? running.Healer.Name : null,
+                    RunningSince = violation.Running is { Policy.DryRun: false } started ? started.StartedAt : null,
                 });
             }
             else if (instance.Breaching)
@@ -248,3 +268,6 @@ internal sealed class RuleStateKeeper
         return violation;
     }
 }
+
+/// <summary>A heal that was running when its process ended, found in the saved state at restart.</summary>
+internal sealed record InterruptedHeal(ActiveViolation Violation, string Healer, DateTimeOffset StartedAt);

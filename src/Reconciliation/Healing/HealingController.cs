@@ -76,6 +76,50 @@ internal sealed class HealingController : IDisposable
         }
     }
 
+    /// <summary>
+    /// Heals that were running when this replica's process ended (found in its saved state at restart) count as failed
+    /// attempts: on the resumed violation, and in the journal unless the journal already has them (a graceful stop
+    /// journals a cancelled heal itself). Without this a healer that kills its own process would be retried forever.
+    /// </summary>
+    public async Task RecordInterruptedAsync(List<InterruptedHeal> interrupted, string replica, CancellationToken cancellationToken)
+    {
+        foreach (var heal in interrupted)
+        {
+            var violation = heal.Violation;
+            var rule = violation.Instance.Rule;
+            if (violation.HealerIndex < rule.Heal.Length && string.Equals(rule.Heal[violation.HealerIndex], heal.Healer, StringComparison.Ordinal))
+            {
+                violation.Attempts++;
+                violation.HealerAttempts++;
+                violation.ConsecutiveFailures++;
+                var retryAt = heal.StartedAt + rule.Policies[violation.HealerIndex].Backoff(violation.ConsecutiveFailures);
+                if (retryAt > violation.NextAttemptAt)
+                {
+                    violation.NextAttemptAt = retryAt;
+                }
+            }
+
+            try
+            {
+                // A store may keep coarser times than .NET's 100 ns (PostgreSQL keeps microseconds): match within a millisecond.
+                var since = heal.StartedAt - HealingDefaults.JournalTimePrecision;
+                var journaled = await OutboundCall.RunAsync(_journal, token => _journal.AttemptTimesAsync(heal.Healer, replica, since, HealingDefaults.InterruptedLookup, token),
+                    _executor.CallTimeout, _time, cancellationToken).ConfigureAwait(false);
+                if (journaled.Any(t => (t - heal.StartedAt).Duration() < HealingDefaults.JournalTimePrecision))
+                {
+                    continue;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                _diagnostics.JournalFailed("look up a heal interrupted by a restart", e);
+            }
+
+            await _executor.WriteAsync(new HealRecord(heal.Healer, violation.Instance.Resource, rule.Name, heal.StartedAt, HealOutcomeKind.Failed,
+                "the process ended while this heal ran (found when the replica restarted)") { Replica = replica }).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The violation closed: the heal awaiting its verdict succeeded.</summary>
     public async Task OnClosedAsync(ActiveViolation violation, DateTimeOffset now)
     {

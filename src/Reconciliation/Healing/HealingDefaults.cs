@@ -53,4 +53,10 @@ internal static class HealingDefaults
 
     /// <summary>Upper bound of the backoff multiplier.</summary>
     public const double MaxBackoffMultiplier = 100;
+
+    /// <summary>How many of a healer's recent attempts are read to find whether an interrupted heal was journaled.</summary>
+    public const int InterruptedLookup = 100;
+
+    /// <summary>Two journaled start times closer than this are the same heal (stores keep coarser times than .NET).</summary>
+    public static readonly TimeSpan JournalTimePrecision = TimeSpan.FromMilliseconds(1);
 }

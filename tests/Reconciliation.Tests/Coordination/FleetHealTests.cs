@@ -144,15 +144,13 @@ public sealed class FleetHealTests
     }
 
     /// <summary>A journal that refuses records whose lease token a later holder superseded, as a shared journal must.</summary>
-    private sealed class FencingJournal : IHealJournal
+    private sealed class FencingJournal : DelegatingHealJournal
     {
-        private readonly InMemoryHealJournal _inner = new();
-
         public long RefuseBelow { get; init; }
 
         public List<HealRecord> Stored { get; } = [];
 
-        public ValueTask RecordAsync(HealRecord record, CancellationToken cancellationToken)
+        public override ValueTask RecordAsync(HealRecord record, CancellationToken cancellationToken)
         {
             if (record.LeaseToken < RefuseBelow)
             {
@@ -160,17 +158,7 @@ public sealed class FleetHealTests
             }
 
             Stored.Add(record);
-            return _inner.RecordAsync(record, cancellationToken);
+            return Inner.RecordAsync(record, cancellationToken);
         }
-
-        public ValueTask<int> CountAttemptsAsync(string healer, string resource, string? replica, DateTimeOffset since, CancellationToken cancellationToken) =>
-            _inner.CountAttemptsAsync(healer, resource, replica, since, cancellationToken);
-
-        public ValueTask<IReadOnlyList<DateTimeOffset>> AttemptTimesAsync(string healer, string? replica, DateTimeOffset since, int max, CancellationToken cancellationToken) =>
-            _inner.AttemptTimesAsync(healer, replica, since, max, cancellationToken);
-
-        public ValueTask<int> CountAllAttemptsAsync(DateTimeOffset since, CancellationToken cancellationToken) => _inner.CountAllAttemptsAsync(since, cancellationToken);
-
-        public ValueTask<IReadOnlyList<HealRecord>> RecentAsync(int max, CancellationToken cancellationToken) => _inner.RecentAsync(max, cancellationToken);
     }
 }

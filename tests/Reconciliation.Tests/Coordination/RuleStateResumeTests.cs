@@ -74,6 +74,51 @@ public sealed class RuleStateResumeTests
         healer.Gate.SetResult();
     }
 
+    [Theory]
+    [InlineData(true, false)]   // killed: the process never journaled the heal it was running
+    [InlineData(false, false)]  // stopped gracefully: it journaled the heal as cancelled itself
+    [InlineData(false, true)]   // the same, with a store that keeps microseconds (as PostgreSQL does), not .NET's 100 ns
+    public async Task A_heal_running_when_the_process_ended_counts_as_a_failed_attempt_once(bool killed, bool microseconds)
+    {
+        var store = new SavedState();
+        IHealJournal journal = microseconds ? new MicrosecondJournal() : new InMemoryHealJournal();
+        var time = new FakeTimeProvider(Start.AddTicks(1234)); // a start time finer than a microsecond
+        var probe = new TestProbe("db", "demo.load");
+        probe.Set(0.9);
+        var hanging = new TestHealer("fix") { Gate = new TaskCompletionSource() }; // e.g. a healer that crashes its own process
+        // A killed process's late writes land nowhere: its lifetime gets a journal nobody reads afterwards.
+        var first = Build(store, killed ? new InMemoryHealJournal() : journal, time, probe, hanging, maxAttempts: 2);
+        await first.TickAsync();
+        var tick = first.NextTickAsync();
+        await hanging.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        time.Advance(EngineHarness.Interval / 2);
+        await tick;
+        await first.Engine.WhenStateSavedAsync();
+        Assert.Equal("fix", Assert.Single(store.Saved.Rules).RunningHealer);
+        if (!killed)
+        {
+            await first.Engine.StopHealsAsync(TestContext.Current.CancellationToken); // the host stops: the heal is cancelled and journaled
+        }
+
+        var healer = new TestHealer("fix") { Outcome = _ => HealOutcome.Failed("not fixed") };
+        await using var second = Build(store, journal, time, probe, healer, maxAttempts: 2);
+        var resumed = Assert.Single((await second.TickAsync()).Violations);
+        Assert.Equal(1, resumed.Attempts);
+        var attempts = (await journal.RecentAsync(10, TestContext.Current.CancellationToken)).Where(r => r.IsAttempt).ToList();
+        var interrupted = Assert.Single(attempts);                         // once, however it ended
+        Assert.Equal((HealOutcomeKind.Failed, "api-0"), (interrupted.Outcome, interrupted.Replica));
+        Assert.True((interrupted.StartedAt - (Start.AddTicks(1234) + EngineHarness.Interval)).Duration() < TimeSpan.FromMicroseconds(1));
+
+        for (var i = 0; i < 10; i++)
+        {
+            await second.NextTickAsync(TimeSpan.FromMinutes(1));
+        }
+
+        Assert.Equal(1, healer.Calls);                                     // MaxAttempts 2: the interrupted heal was the first
+        hanging.Gate.SetResult();
+        await first.DisposeAsync();
+    }
+
     [Fact]
     public async Task A_For_timer_resumes_where_it_stopped_and_the_downtime_does_not_count()
     {
@@ -183,7 +228,7 @@ public sealed class RuleStateResumeTests
     }
 
     private static EngineHarness Build(SavedState store, IHealJournal journal, FakeTimeProvider time, TestProbe probe, TestHealer healer,
-        TimeSpan? @for = null, HealBudgetOptions? budget = null) =>
+        TimeSpan? @for = null, HealBudgetOptions? budget = null, int maxAttempts = 3) =>
         EngineHarness.Create(services =>
         {
             services.AddSingleton(journal);
@@ -194,7 +239,7 @@ public sealed class RuleStateResumeTests
                     o.WarmUp = TimeSpan.Zero;
                     o.ReplicaId = "api-0";
                     o.HealBudget = budget ?? new HealBudgetOptions();
-                    o.Healers["fix"] = new HealPolicyOptions { MaxAttempts = 3, Window = TimeSpan.FromHours(1), Cooldown = TimeSpan.FromMinutes(1) };
+                    o.Healers["fix"] = new HealPolicyOptions { MaxAttempts = maxAttempts, Window = TimeSpan.FromHours(1), Cooldown = TimeSpan.FromMinutes(1), Timeout = TimeSpan.FromHours(1) };
                 })
                 .AddProbe(_ => probe)
                 .AddHealer(_ => healer)
@@ -210,6 +255,13 @@ public sealed class RuleStateResumeTests
                     r.Heal.Add("fix");
                 });
         }, time);
+
+    /// <summary>A journal that keeps start times to the microsecond, as PostgreSQL's timestamptz does.</summary>
+    private sealed class MicrosecondJournal : DelegatingHealJournal
+    {
+        public override ValueTask RecordAsync(HealRecord record, CancellationToken cancellationToken) =>
+            Inner.RecordAsync(record with { StartedAt = new DateTimeOffset(record.StartedAt.UtcTicks / 10 * 10, TimeSpan.Zero) }, cancellationToken);
+    }
 
     /// <summary>A store that outlives the harness, as a database does; <see cref="Down"/> makes every call fail.</summary>
     private sealed class SavedState : IRuleStateStore
