@@ -22,6 +22,7 @@ internal sealed class RuleStateKeeper
     private bool _running;
     private bool _failed;
     private Task _saving = Task.CompletedTask;
+    private List<InterruptedHeal>? _interrupted;
 
     public RuleStateKeeper(IRuleStateStore store, TimeProvider time, ILogger logger)
     {
@@ -35,16 +36,13 @@ internal sealed class RuleStateKeeper
     public bool Loaded => !_enabled || _loaded;
 
     /// <summary>
-    /// Heals that were running when the state was last saved, on violations this restore resumed: the process ended
-    /// (killed, crashed) before it could journal them. The engine journals each once, as failed.
+    /// Hands over, once, the heals that were running when the state was last saved, on violations the restore resumed:
+    /// the process ended (killed, crashed) before it could journal them. The engine journals each once, as failed.
     /// </summary>
-    public List<InterruptedHeal>? Interrupted { get; private set; }
-
-    /// <summary>Hands the interrupted heals over once.</summary>
     public List<InterruptedHeal>? TakeInterrupted()
     {
-        var interrupted = Interrupted;
-        Interrupted = null;
+        var interrupted = _interrupted;
+        _interrupted = null;
         return interrupted;
     }
 
@@ -84,7 +82,7 @@ internal sealed class RuleStateKeeper
                 open++;
                 if (state is { RunningHealer: { } healer, RunningSince: { } since })
                 {
-                    (Interrupted ??= []).Add(new InterruptedHeal(instance.Violation, healer, since));
+                    (_interrupted ??= []).Add(new InterruptedHeal(instance.Violation, healer, since));
                 }
             }
             else
@@ -155,7 +153,10 @@ internal sealed class RuleStateKeeper
 
             try
             {
-                await OutboundCall.RunAsync(_store, token => _store.SaveAsync(replica, next, token), deadline, _time, CancellationToken.None).ConfigureAwait(false);
+                // Awaited to its real end, never abandoned at the deadline (the store gets it as a token): an abandoned
+                // save could still land after a newer one and leave an older state saved. Off the tick either way.
+                using var deadlineSource = new CancellationTokenSource(deadline, _time);
+                await Task.Run(() => _store.SaveAsync(replica, next, deadlineSource.Token).AsTask(), CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -200,6 +201,7 @@ internal sealed class RuleStateKeeper
         {
             if (instance.Violation is { } violation)
             {
+                var running = violation.Running is { Policy.DryRun: false } heal ? heal : null;
                 rules.Add(new RuleState(instance.Rule.Name, instance.Resource)
                 {
                     OpenedAt = violation.OpenedAt,
@@ -213,8 +215,8 @@ internal sealed class RuleStateKeeper
                     // A heal awaiting its verdict is not retried before its verification period would have ended.
                     NextAttemptAt = violation.State == ViolationState.Healing && violation.VerifyDeadline > violation.NextAttemptAt
                         ? violation.VerifyDeadline : violation.NextAttemptAt,
-                    RunningHealer = violation.Running is { Policy.DryRun: false } running ? running.Healer.Name : null,
-                    RunningSince = violation.Running is { Policy.DryRun: false } started ? started.StartedAt : null,
+                    RunningHealer = running?.Healer.Name,
+                    RunningSince = running?.StartedAt,
                 });
             }
             else if (instance.Breaching)
