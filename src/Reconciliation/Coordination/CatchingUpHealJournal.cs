@@ -10,7 +10,7 @@ namespace Reconciliation;
 /// </summary>
 internal sealed class CatchingUpHealJournal : IHealJournal, IDisposable
 {
-    /// <summary>The most records kept for catching up; beyond it the oldest are dropped (and counted).</summary>
+    /// <summary>The most records kept for catching up; beyond it the oldest are dropped.</summary>
     public const int MaxQueued = 10_000;
 
     private readonly IHealJournal _inner;
@@ -18,7 +18,6 @@ internal sealed class CatchingUpHealJournal : IHealJournal, IDisposable
     private readonly InMemoryHealJournal _local = new();
     private readonly Queue<HealRecord> _queued = new();
     private readonly SemaphoreSlim _flushing = new(1, 1);
-    private long _dropped;
     private int _queuedCount;
     private int _unreachable;
     private Task _catchingUp = Task.CompletedTask;
@@ -29,14 +28,8 @@ internal sealed class CatchingUpHealJournal : IHealJournal, IDisposable
         _diagnostics = diagnostics;
     }
 
-    /// <summary>The journal the records go to (the in-memory one by default).</summary>
-    public IHealJournal Inner => _inner;
-
     /// <summary>Records waiting for the journal to answer again.</summary>
     public int Queued => Volatile.Read(ref _queuedCount);
-
-    /// <summary>Records dropped from a full queue since start.</summary>
-    public long Dropped => Interlocked.Read(ref _dropped);
 
     public void Dispose() => _flushing.Dispose();
 
@@ -142,7 +135,6 @@ internal sealed class CatchingUpHealJournal : IHealJournal, IDisposable
             if (_queued.Count >= MaxQueued)
             {
                 _queued.Dequeue();
-                Interlocked.Increment(ref _dropped);
             }
 
             _queued.Enqueue(record);
