@@ -51,6 +51,24 @@ public sealed class ReconciliationOptions
     /// <summary>The global heal budget (circuit breaker against heal storms).</summary>
     public HealBudgetOptions HealBudget { get; set; } = new();
 
+    /// <summary>The approval mode of every rule and healer that does not set its own. Default <see cref="ApprovalMode.Auto"/>.</summary>
+    public ApprovalMode Approval { get; set; } = ApprovalMode.Auto;
+
+    /// <summary>How long a heal proposal waits for a decision before it lapses. Default 30 minutes.</summary>
+    public TimeSpan ProposalExpiry { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>How long before a silence ends the <c>SilenceExpiring</c> event fires. Default 5 minutes.</summary>
+    public TimeSpan SilenceExpiryNotice { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The flap breaker of every rule that does not set its own.</summary>
+    public FlappingOptions Flapping { get; set; } = new();
+
+    /// <summary>Silences from configuration, by id.</summary>
+    public IDictionary<string, SilenceOptions> Silences { get; } = new Dictionary<string, SilenceOptions>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Recurring maintenance windows that mute healing, by name.</summary>
+    public IDictionary<string, MaintenanceWindowOptions> MaintenanceWindows { get; } = new Dictionary<string, MaintenanceWindowOptions>(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Rules by name (<c>pool-saturation</c>).</summary>
     public IDictionary<string, RuleOptions> Rules { get; } = new Dictionary<string, RuleOptions>(StringComparer.OrdinalIgnoreCase);
 

@@ -32,4 +32,22 @@ public enum ReconciliationEventKind
 
     /// <summary>A failing probe answered again.</summary>
     ProbeRecovered,
+
+    /// <summary>A silence ends soon (<see cref="ReconciliationOptions.SilenceExpiryNotice"/> before its end).</summary>
+    SilenceExpiring,
+
+    /// <summary>A silence ended (by itself or expired by an operator).</summary>
+    SilenceExpired,
+
+    /// <summary>A heal was proposed and waits for approval.</summary>
+    HealProposed,
+
+    /// <summary>An operator approved, or rejected, a proposal; or it expired (the event's reason says which and who).</summary>
+    ProposalDecided,
+
+    /// <summary>A rule opened too often within its flap window: its heals are muted for a while.</summary>
+    RuleFlapping,
+
+    /// <summary>An operator paused, or resumed, all healing (the event's reason says which and who).</summary>
+    OperatorPause,
 }

@@ -20,4 +20,16 @@ public enum HealOutcomeKind
 
     /// <summary>Dry-run: the plan was logged and reported; nothing was done.</summary>
     DryRun = 4,
+
+    /// <summary>Journal only (never a healer's answer): the heal was proposed for approval (<see cref="ApprovalMode.Propose"/>).</summary>
+    Proposed = 5,
+
+    /// <summary>Journal only: an operator approved the proposal (the record's reason says who).</summary>
+    Approved = 6,
+
+    /// <summary>Journal only: an operator rejected the proposal (the record's reason says who).</summary>
+    Rejected = 7,
+
+    /// <summary>Journal only: nobody decided on the proposal before it expired.</summary>
+    Expired = 8,
 }

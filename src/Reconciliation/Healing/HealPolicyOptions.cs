@@ -37,4 +37,7 @@ public sealed class HealPolicyOptions
     /// Unset: the healer's own default.
     /// </summary>
     public int? MaxTargets { get; set; }
+
+    /// <summary>This healer's approval mode; unset for the rule's (or the global) mode. The strictest of the rule's and the healer's applies.</summary>
+    public ApprovalMode? Approval { get; set; }
 }

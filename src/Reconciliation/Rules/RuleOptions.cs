@@ -43,4 +43,22 @@ public sealed class RuleOptions
 
     /// <summary>Per-rule overrides of the heal policy, by healer name (<c>Rules:x:Healers:postgres.clear-pool:Cooldown</c>).</summary>
     public IDictionary<string, HealPolicyOptions> Healers { get; } = new Dictionary<string, HealPolicyOptions>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Rules whose open violation inhibits this rule's heals (<c>["postgres-down"]</c>): while one of them is open, this
+    /// rule still detects and reports but does not heal.
+    /// </summary>
+    public IList<string> InhibitedBy { get; } = new List<string>();
+
+    /// <summary>True: only an inhibiting violation on the same resource inhibits. Default false (any resource).</summary>
+    public bool InhibitSameResource { get; set; }
+
+    /// <summary>This rule's approval mode; unset for the global <see cref="ReconciliationOptions.Approval"/>.</summary>
+    public ApprovalMode? Approval { get; set; }
+
+    /// <summary>How long a violation stays open after its signal cleared (it closes only if it stays clear that long). Default 0.</summary>
+    public TimeSpan? KeepFor { get; set; }
+
+    /// <summary>This rule's flap breaker; unset fields come from <see cref="ReconciliationOptions.Flapping"/>.</summary>
+    public FlappingOptions? Flapping { get; set; }
 }

@@ -33,6 +33,15 @@ public sealed record ReconciliationStatus
 
     /// <summary>Until when healing is paused by the global budget, if it is.</summary>
     public DateTimeOffset? HealingPausedUntil { get; init; }
+
+    /// <summary>Silences not yet expired (from configuration and added at run time), soonest ending first.</summary>
+    public IReadOnlyList<Silence> Silences { get; init; } = [];
+
+    /// <summary>Proposals awaiting a decision, oldest first.</summary>
+    public IReadOnlyList<HealProposal> Proposals { get; init; } = [];
+
+    /// <summary>An operator's pause of all healing, if one holds.</summary>
+    public HealingPause? OperatorPause { get; init; }
 }
 
 /// <summary>One signal on the status page.</summary>

@@ -48,4 +48,16 @@ public sealed record Violation
 
     /// <summary>The rule's tags (for health check filtering).</summary>
     public required IReadOnlyList<string> Tags { get; init; }
+
+    /// <summary>The id of the silence (or the name of the maintenance window) that holds its heals, if one does.</summary>
+    public string? SilencedBy { get; init; }
+
+    /// <summary>The open rule that inhibits its heals, if one does (<c>InhibitedBy</c>).</summary>
+    public string? InhibitedBy { get; init; }
+
+    /// <summary>True while its rule is muted for flapping (opened too often within the flap window).</summary>
+    public bool IsFlapping { get; init; }
+
+    /// <summary>The id of the proposal awaiting approval for its next heal, if one does.</summary>
+    public string? ProposalId { get; init; }
 }
