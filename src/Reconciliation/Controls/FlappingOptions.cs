@@ -7,7 +7,7 @@ namespace Reconciliation;
 /// </summary>
 public sealed class FlappingOptions
 {
-    /// <summary>Opens allowed within <see cref="Window"/>; one more mutes it. 0 turns the breaker off. Default 6.</summary>
+    /// <summary>Opens allowed within <see cref="Window"/>; one more mutes it. 0 turns the breaker off. Default 10.</summary>
     public int? MaxOpens { get; set; }
 
     /// <summary>The sliding window the opens are counted in. Default 1 hour.</summary>

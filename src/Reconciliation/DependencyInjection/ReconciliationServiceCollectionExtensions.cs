@@ -55,6 +55,9 @@ public static class ReconciliationServiceCollectionExtensions
         services.TryAddSingleton<IHealLease, InMemoryHealLease>();
         services.TryAddSingleton<IRuleStateStore, ProcessRuleStateStore>();
         services.TryAddSingleton(static sp => new CatchingUpHealJournal(sp.GetRequiredService<IHealJournal>(), sp.GetRequiredService<ReconciliationDiagnostics>()));
+        services.TryAddSingleton<IControlStore, ProcessControlStore>();
+        services.TryAddSingleton<ReconciliationControl>();
+        services.TryAddSingleton<IReconciliationControl>(static sp => sp.GetRequiredService<ReconciliationControl>());
         services.TryAddSingleton<ReconciliationEngine>();
         services.TryAddSingleton<IReconciler>(static sp => sp.GetRequiredService<ReconciliationEngine>());
         services.TryAddSingleton<IReconciliationState>(static sp => sp.GetRequiredService<ReconciliationEngine>());

@@ -21,6 +21,7 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
     private readonly ReconciliationReloader _reloader;
     private readonly RuleStateKeeper _state;
     private readonly CatchingUpHealJournal _journal;
+    private readonly ReconciliationControl _control;
     private readonly SemaphoreSlim _tickGate = new(1, 1);
     private readonly List<HealResult> _heals = [];
     private EngineSettings _settings;
@@ -43,7 +44,8 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         TimeProvider timeProvider,
         ReconciliationDiagnostics diagnostics,
         ReconciliationOptionsValidator validator,
-        IServiceScopeFactory scopes)
+        IServiceScopeFactory scopes,
+        ReconciliationControl control)
     {
         var probeArray = probes.ToArray();
         _table = new SignalTable(probeArray);
@@ -56,7 +58,9 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         _executor = new HealExecutor(lease, journal, timeProvider, diagnostics, scopes) { CallTimeout = _settings.Options.CallTimeout, Replica = _settings.Options.ReplicaId };
         _state = new RuleStateKeeper(stateStore, timeProvider, diagnostics.Logger);
         _journal = journal;
-        _healing = new HealingController(_executor, journal, new HealerRegistry(healers, _table.Resources.Distinct(StringComparer.Ordinal).ToArray()), diagnostics, timeProvider);
+        _control = control;
+        _control.Configure(_settings.Options);
+        _healing = new HealingController(_executor, journal, new HealerRegistry(healers, _table.Resources.Distinct(StringComparer.Ordinal).ToArray()), diagnostics, timeProvider, control);
         _reloader = new ReconciliationReloader(factory, validator, changeSources, _table, diagnostics.Logger);
         diagnostics.Metrics.Observe(() => ReportMeasurements.Signals(LatestReport), () => ReportMeasurements.OpenViolations(LatestReport));
         diagnostics.Logger.Started(probeArray.Length, _table.Count, _settings.Evaluator.Instances.Length, _settings.Options.Interval);
@@ -205,6 +209,7 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         await _healing.CollectAsync(_heals).ConfigureAwait(false);
         closed = await CloseAsync(evaluator, now, closed).ConfigureAwait(false);
         Open(evaluator, now);
+        await _control.OnTickAsync(now, cancellationToken).ConfigureAwait(false);
 
         var warmUpUntil = StartedAt + settings.Options.WarmUp;
         try
@@ -259,6 +264,7 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
             var violation = new ActiveViolation(instance, _table.Values[instance.Slot], now);
             instance.Violation = violation;
             _diagnostics.ViolationOpened(violation, now);
+            _control.RecordOpen(instance, now);
         }
     }
 
@@ -271,6 +277,7 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         }
 
         _settings = applied.Settings;
+        _control.Configure(applied.Settings.Options);
         _executor.CallTimeout = applied.Settings.Options.CallTimeout;
         _executor.Replica = applied.Settings.Options.ReplicaId;
         return applied.Dropped;

@@ -274,11 +274,23 @@ internal sealed class RuleEvaluator
         if (violation is not null)
         {
             violation.Observed = value;
-            if (rule.IsCleared(value))
+            if (!rule.IsCleared(value))
             {
-                _closed[ClosedCount++] = index;
+                violation.ClearedSince = null;
+                return;
             }
 
+            if (rule.KeepFor > TimeSpan.Zero)
+            {
+                // KeepFor (Prometheus' keep_firing_for): the violation closes only once the signal stayed clear that long.
+                violation.ClearedSince ??= now;
+                if (now - violation.ClearedSince.Value < rule.KeepFor)
+                {
+                    return;
+                }
+            }
+
+            _closed[ClosedCount++] = index;
             return;
         }
 

@@ -51,6 +51,9 @@ internal sealed class RuleInstance
         }
     }
 
+    /// <summary>The flap breaker's record of this instance's opens, made at its first open (null while the breaker is off).</summary>
+    public FlapTracker? Flaps { get; set; }
+
     /// <summary>A missing reading came after the last breaching reading: that time does not count toward <c>For</c>.</summary>
     public bool Gap { get; set; }
 

@@ -51,6 +51,31 @@ internal sealed class ActiveViolation
 
     public string? HeldBack { get; private set; }
 
+    /// <summary>The control holding its heals back (silence, window, inhibition, flapping, pause, approval), if one does.</summary>
+    public ControlHold Hold { get; private set; }
+
+    /// <summary>The proposal its next heal waits for, if it waits for one.</summary>
+    public string? ProposalId { get; set; }
+
+    /// <summary>Since when its signal has been cleared while <c>KeepFor</c> keeps it open.</summary>
+    public DateTimeOffset? ClearedSince { get; set; }
+
+    /// <summary>Holds back for an operator control; formats the reason only when the control changed.</summary>
+    public void HoldBy(ControlHold hold)
+    {
+        if (hold == Hold && HeldBack is not null)
+        {
+            return;
+        }
+
+        Hold = hold;
+        HoldBack(hold.Describe());
+        Hold = hold;
+    }
+
+    /// <summary>No operator control holds it.</summary>
+    public void ReleaseHold() => Hold = ControlHold.None;
+
     public string? CurrentHealer =>
         HealerIndex < Instance.Rule.Heal.Length ? Instance.Rule.Heal[HealerIndex]
         : Instance.Rule.Heal.Length > 0 ? Instance.Rule.Heal[^1] : null;
@@ -65,6 +90,7 @@ internal sealed class ActiveViolation
 
         _heldBackReason = reason;
         _heldBackUntil = until;
+        Hold = ControlHold.None;
         HeldBack = HealReasons.Describe(reason, CurrentHealer, Instance.Resource, until);
     }
 
@@ -73,11 +99,13 @@ internal sealed class ActiveViolation
     {
         _heldBackReason = HealReason.None;
         _heldBackUntil = null;
+        Hold = ControlHold.None;
         HeldBack = reason;
     }
 
     public void ClearHoldBack()
     {
+        Hold = ControlHold.None;
         _heldBackReason = HealReason.None;
         _heldBackUntil = null;
         HeldBack = null;
@@ -100,5 +128,9 @@ internal sealed class ActiveViolation
         State = closedAt is null ? State : ViolationState.Closed,
         HeldBack = closedAt is null ? HeldBack : null,
         Tags = Instance.Rule.Tags,
+        SilencedBy = closedAt is null && Hold.Kind is ControlHoldKind.Silenced or ControlHoldKind.MaintenanceWindow ? Hold.Name : null,
+        InhibitedBy = closedAt is null && Hold.Kind == ControlHoldKind.Inhibited ? Hold.Name : null,
+        IsFlapping = Instance.Flaps is { } flaps && flaps.MutedUntil > (closedAt ?? OpenedAt) && (closedAt is not null || Hold.Kind == ControlHoldKind.Flapping),
+        ProposalId = closedAt is null ? ProposalId : null,
     };
 }

@@ -311,7 +311,7 @@ internal sealed class HealExecutor : IAsyncDisposable
             HealOutcomeKind.Failed => HealOutcome.Failed(reason ?? "failed"),
             HealOutcomeKind.Skipped => HealOutcome.Skipped(reason ?? "skipped"),
             HealOutcomeKind.DryRun => HealOutcome.DryRun(reason ?? string.Empty),
-            _ => HealOutcome.Failed($"the healer returned no outcome a healer may give ({outcome.Kind}); counted as failed"),
+            _ => HealOutcome.Failed($"the healer returned no outcome (default(HealOutcome)) or one only the journal uses ({outcome.Kind}); counted as failed"),
         };
     }
 

@@ -13,10 +13,13 @@ internal sealed class HealingController : IDisposable
     private readonly ReconciliationDiagnostics _diagnostics;
     private readonly TimeProvider _time;
     private readonly HealBudgetController _budget = new();
+    private readonly ReconciliationControl _control;
     private CancellationTokenSource? _inTickWait;
 
-    public HealingController(HealExecutor executor, IHealJournal journal, HealerRegistry healers, ReconciliationDiagnostics diagnostics, TimeProvider time)
+    public HealingController(HealExecutor executor, IHealJournal journal, HealerRegistry healers, ReconciliationDiagnostics diagnostics, TimeProvider time,
+        ReconciliationControl control)
     {
+        _control = control;
         _executor = executor;
         _journal = journal;
         _healers = healers;
@@ -193,6 +196,21 @@ internal sealed class HealingController : IDisposable
                 {
                     deadline = new CancellationTokenSource(settings.CallTimeout, _time);
                     linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+                    // What another replica changed (a silence, an approval) holds here before any heal starts.
+                    await _control.RefreshForTickAsync(linked.Token).ConfigureAwait(false);
+                }
+
+                if (violation.ClearedSince is { } clearedSince)
+                {
+                    // KeepFor holds it open although its signal cleared: a heal awaiting its verdict worked, and no new one starts.
+                    if (violation.AwaitingVerdict is not null)
+                    {
+                        await OnClosedAsync(violation, now).ConfigureAwait(false);
+                        violation.State = ViolationState.Open;
+                    }
+
+                    violation.HoldBack($"the signal cleared at {HealReasons.Format(clearedSince)}; kept open until {HealReasons.Format(clearedSince + violation.Instance.Rule.KeepFor)} (KeepFor)");
+                    continue;
                 }
 
                 var gate = Gate(violation, settings, now);
@@ -200,6 +218,17 @@ internal sealed class HealingController : IDisposable
                 {
                     await FailVerificationAsync(violation, now).ConfigureAwait(false);
                     gate = Gate(violation, settings, now);
+                }
+
+                if (gate.Kind == HealDecisionKind.Proceed || gate.Reason is HealReason.Backoff or HealReason.WarmingUp)
+                {
+                    // An operator control is the more useful thing to report than a backoff that would end first.
+                    var hold = HoldFor(violation, violation.HealerIndex, settings, now);
+                    if (hold.Kind != ControlHoldKind.None)
+                    {
+                        violation.HoldBy(hold);
+                        continue;
+                    }
                 }
 
                 if (gate.Kind == HealDecisionKind.HoldBack)
@@ -252,6 +281,37 @@ internal sealed class HealingController : IDisposable
         return started;
     }
 
+    /// <summary>The operator control that holds the violation's heal by the healer at <paramref name="healerIndex"/>, if one does.</summary>
+    private ControlHold HoldFor(ActiveViolation violation, int healerIndex, HealingTickSettings settings, DateTimeOffset now)
+    {
+        var rule = violation.Instance.Rule;
+        var healer = healerIndex < rule.Heal.Length ? rule.Heal[healerIndex] : null;
+        var approval = healerIndex < rule.Approvals.Length ? rule.Approvals[healerIndex] : ApprovalMode.Auto;
+        return _control.Check(violation, healer, FindInhibitor(violation, settings.Instances), approval, now);
+    }
+
+    /// <summary>An open violation of a rule this violation's rule names in <c>InhibitedBy</c> (on the same resource when asked).</summary>
+    private static string? FindInhibitor(ActiveViolation violation, RuleInstance[] instances)
+    {
+        var rule = violation.Instance.Rule;
+        if (rule.InhibitedBy.Length == 0)
+        {
+            return null;
+        }
+
+        foreach (var instance in instances)
+        {
+            if (instance.Violation is not null && !ReferenceEquals(instance, violation.Instance)
+                && Array.Exists(rule.InhibitedBy, name => string.Equals(name, instance.Rule.Name, StringComparison.OrdinalIgnoreCase))
+                && (!rule.InhibitSameResource || string.Equals(instance.Resource, violation.Instance.Resource, StringComparison.Ordinal)))
+            {
+                return instance.Rule.Name;
+            }
+        }
+
+        return null;
+    }
+
     private HealDecision Gate(ActiveViolation violation, HealingTickSettings settings, DateTimeOffset now) =>
         HealPlanner.Gate(new HealGateInput(
             violation.State, violation.Instance.Rule.Heal.Length, settings.WarmingUp,
@@ -262,6 +322,7 @@ internal sealed class HealingController : IDisposable
     {
         var instance = violation.Instance;
         var rule = instance.Rule;
+        var firstHealer = violation.HealerIndex;
         while (true)
         {
             IHealer? healer = null;
@@ -324,6 +385,38 @@ internal sealed class HealingController : IDisposable
                 return null;
             }
 
+            if (violation.HealerIndex != firstHealer && HoldFor(violation, violation.HealerIndex, settings, now) is { Kind: not ControlHoldKind.None } hold)
+            {
+                // Escalated to a healer a control holds (a silence of that healer, its approval mode Off).
+                violation.HoldBy(hold);
+                return null;
+            }
+
+            if (rule.Approvals[violation.HealerIndex] == ApprovalMode.Propose && !policy.DryRun)
+            {
+                var planContext = new HealContext(rule.Name, rule.Signal, instance.Resource, violation.Observed, rule.Limit, rule.Severity,
+                    violation.OpenedAt, violation.HealerAttempts + 1, dryRun: true);
+                string? plan = null;
+                try
+                {
+                    plan = await OutboundCall.RunAsync(_ => ValueTask.FromResult(healer!.DescribePlan(planContext)), settings.CallTimeout, _time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    // The proposal goes out without a plan: the healer's name and the violation still say what it is.
+                }
+
+                if (await _control.TakeApprovalAsync(violation, rule.Heal[violation.HealerIndex], plan, now, cancellationToken).ConfigureAwait(false) is { } waiting)
+                {
+                    violation.ProposalId = waiting.Id;
+                    violation.HoldBack(waiting.State == ProposalState.Rejected
+                        ? $"proposal {waiting.Id} was rejected by {waiting.DecidedBy}; not healed while this violation stays open"
+                        : $"awaiting approval of proposal {waiting.Id} (expires {HealReasons.Format(waiting.ExpiresAt)})");
+                    return null;
+                }
+            }
+
+            violation.ProposalId = null;
             violation.ClearHoldBack();
             var context = new HealContext(rule.Name, rule.Signal, instance.Resource, violation.Observed, rule.Limit, rule.Severity,
                 violation.OpenedAt, violation.HealerAttempts + 1, policy.DryRun)

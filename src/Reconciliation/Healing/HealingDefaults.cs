@@ -24,6 +24,15 @@ internal static class HealingDefaults
 
     public static readonly TimeSpan BudgetPause = TimeSpan.FromMinutes(10);
 
+    /// <summary>The flap breaker's opens allowed within its window.</summary>
+    public const int FlapMaxOpens = 10;
+
+    /// <summary>The flap breaker's window.</summary>
+    public static readonly TimeSpan FlapWindow = TimeSpan.FromHours(1);
+
+    /// <summary>How long the flap breaker mutes a flapping rule's heals.</summary>
+    public static readonly TimeSpan FlapMuteFor = TimeSpan.FromHours(1);
+
     /// <summary>Deadline of every call the engine makes into a journal, a lease or a healer's <c>DescribePlan</c>.</summary>
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
 

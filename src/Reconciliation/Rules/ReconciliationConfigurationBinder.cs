@@ -39,6 +39,20 @@ internal static class ReconciliationConfigurationBinder
         }
 
         CheckPolicies(configuration.GetSection(HealersKey), options.Healers, options.BindErrors);
+        CheckEntries(configuration.GetSection("Silences"), options.Silences, options.BindErrors);
+        CheckEntries(configuration.GetSection("MaintenanceWindows"), options.MaintenanceWindows, options.BindErrors);
+    }
+
+    private static void CheckEntries<T>(IConfigurationSection section, IDictionary<string, T> bound, List<string> errors)
+        where T : class, new()
+    {
+        foreach (var entry in section.GetChildren())
+        {
+            if (!bound.ContainsKey(entry.Key))
+            {
+                errors.Add(WhyNotBound<T>(entry));
+            }
+        }
     }
 
     private static void CheckPolicies(IConfigurationSection section, IDictionary<string, HealPolicyOptions> bound, List<string> errors)

@@ -86,9 +86,111 @@ internal sealed class ReconciliationOptionsValidator : IValidateOptions<Reconcil
         foreach (var (ruleName, rule) in options.Rules)
         {
             ValidateRule(errors, $"{root}:Rules:{ruleName}", rule, healerNames);
+            ValidateRuleControls(errors, $"{root}:Rules:{ruleName}", ruleName, rule, options);
         }
 
+        ValidateControls(errors, root, options);
         return errors;
+    }
+
+    private static void ValidateControls(List<string> errors, string root, ReconciliationOptions options)
+    {
+        Positive(errors, $"{root}:ProposalExpiry", options.ProposalExpiry, HealingDefaults.MaxPolicyDuration);
+        NotNegative(errors, $"{root}:SilenceExpiryNotice", options.SilenceExpiryNotice, HealingDefaults.MaxPolicyDuration);
+        ValidateFlapping(errors, $"{root}:Flapping", options.Flapping);
+        foreach (var (id, silence) in options.Silences)
+        {
+            var key = $"{root}:Silences:{id}";
+            if (silence is null)
+            {
+                errors.Add($"{key} is empty.");
+                continue;
+            }
+
+            if (silence.Rule is null && silence.Resource is null && silence.Healer is null)
+            {
+                errors.Add($"{key}: set Rule, Resource or Healer (to hold every heal, pause healing instead).");
+            }
+
+            if (silence.EndsAt is null)
+            {
+                errors.Add($"{key}:EndsAt is required: a silence ends by itself.");
+            }
+            else if (silence.StartsAt is { } start && start >= silence.EndsAt)
+            {
+                errors.Add($"{key}:EndsAt must be after {key}:StartsAt.");
+            }
+
+            if (string.IsNullOrWhiteSpace(silence.Owner))
+            {
+                errors.Add($"{key}:Owner is required (who set it, someone to ask).");
+            }
+
+            if (string.IsNullOrWhiteSpace(silence.Reason))
+            {
+                errors.Add($"{key}:Reason is required.");
+            }
+        }
+
+        foreach (var (name, window) in options.MaintenanceWindows)
+        {
+            if (window is null)
+            {
+                errors.Add($"{root}:MaintenanceWindows:{name} is empty.");
+                continue;
+            }
+
+            MaintenanceWindow.Compile(name, window, $"{root}:MaintenanceWindows:{name}", errors);
+        }
+    }
+
+    private static void ValidateRuleControls(List<string> errors, string key, string ruleName, RuleOptions rule, ReconciliationOptions options)
+    {
+        if (rule is null)
+        {
+            return;
+        }
+
+        for (var i = 0; i < rule.InhibitedBy.Count; i++)
+        {
+            var inhibitor = rule.InhibitedBy[i];
+            if (string.Equals(inhibitor, ruleName, StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add($"{key}:InhibitedBy:{i} names the rule itself.");
+            }
+            else if (!options.Rules.ContainsKey(inhibitor))
+            {
+                errors.Add($"{key}:InhibitedBy:{i} names '{inhibitor}', which is not a rule. Rules: {string.Join(", ", options.Rules.Keys.Order(StringComparer.Ordinal))}.");
+            }
+        }
+
+        if (rule.KeepFor is { } keepFor)
+        {
+            NotNegative(errors, $"{key}:KeepFor", keepFor, HealingDefaults.MaxPolicyDuration);
+        }
+
+        if (rule.Flapping is { } flapping)
+        {
+            ValidateFlapping(errors, $"{key}:Flapping", flapping);
+        }
+    }
+
+    private static void ValidateFlapping(List<string> errors, string key, FlappingOptions flapping)
+    {
+        if (flapping.MaxOpens is < 0 or > 1000)
+        {
+            errors.Add($"{key}:MaxOpens must be 0 (off) to 1000, got {flapping.MaxOpens}.");
+        }
+
+        if (flapping.Window is { } window)
+        {
+            Positive(errors, $"{key}:Window", window, HealingDefaults.MaxWindow);
+        }
+
+        if (flapping.MuteFor is { } muteFor)
+        {
+            Positive(errors, $"{key}:MuteFor", muteFor, HealingDefaults.MaxPolicyDuration);
+        }
     }
 
     private void ValidateRule(List<string> errors, string key, RuleOptions rule, HashSet<string> healerNames)
