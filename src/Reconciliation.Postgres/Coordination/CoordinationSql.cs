@@ -16,10 +16,11 @@ internal sealed class CoordinationSql
     public const string JournalTable = "heal_journal";
     public const string LeaseTable = "heal_lease";
     public const string StateTable = "rule_state";
+    public const string ControlTable = "control_state";
     public const string TokenSequence = "heal_lease_token";
 
-    /// <summary>The tables, in the order they are created.</summary>
-    public static readonly string[] Tables = [JournalTable, LeaseTable, StateTable];
+    /// <summary>The tables, in the order they are created (a store from before the operator controls gains the last one at its next start).</summary>
+    public static readonly string[] Tables = [JournalTable, LeaseTable, StateTable, ControlTable];
 
     /// <summary>The most journal rows one retention run deletes (the next run, an hour later, takes the rest).</summary>
     public const int RetentionBatch = 5_000;
@@ -35,6 +36,7 @@ internal sealed class CoordinationSql
         var lease = $"{s}.\"{LeaseTable}\"";
         var state = $"{s}.\"{StateTable}\"";
         var sequence = $"{s}.\"{TokenSequence}\"";
+        var control = $"{s}.\"{ControlTable}\"";
 
         // A catalog scan under the statement's snapshot (no lock on any table): after the advisory lock it sees tables
         // another replica just created.
@@ -84,6 +86,15 @@ internal sealed class CoordinationSql
                     saved_at timestamptz NOT NULL DEFAULT now()
                 );
                 COMMENT ON TABLE {state} IS '{SchemaMarker}';
+                """,
+            [ControlTable] = $"""
+                CREATE TABLE {control} (
+                    name     text PRIMARY KEY,
+                    version  bigint NOT NULL,
+                    document jsonb NOT NULL,
+                    saved_at timestamptz NOT NULL DEFAULT now()
+                );
+                COMMENT ON TABLE {control} IS '{SchemaMarker}';
                 """,
         };
 
@@ -159,7 +170,20 @@ internal sealed class CoordinationSql
         DeleteState = $"DELETE FROM {state} WHERE replica = @replica";
 
         LoadState = $"SELECT state::text FROM {state} WHERE replica = @replica";
+
+        ReadControl = $"SELECT document::text, version FROM {control} WHERE name = 'default'";
+
+        // Compare-and-swap: the first write inserts version 1 only if no row exists; later ones update only the version read.
+        InsertControl = $"INSERT INTO {control} (name, version, document) VALUES ('default', 1, @document::jsonb) ON CONFLICT (name) DO NOTHING";
+
+        UpdateControl = $"UPDATE {control} SET version = version + 1, document = @document::jsonb, saved_at = now() WHERE name = 'default' AND version = @expected";
     }
+
+    public string ReadControl { get; }
+
+    public string InsertControl { get; }
+
+    public string UpdateControl { get; }
 
     public string SchemaName { get; }
 

@@ -17,8 +17,8 @@ public static class PostgresCoordinationBuilderExtensions
     /// <summary>
     /// Keeps the heal journal, the lease and the rule state in the database <paramref name="connectionString"/> names, over
     /// a data source of the store's own (its <c>application_name</c> is <c>reconciliation-coordination</c> unless the
-    /// string sets one), never the app's pool. Replaces the in-memory <see cref="IHealJournal"/>, <see cref="IHealLease"/>
-    /// and <see cref="IRuleStateStore"/>.
+    /// string sets one), never the app's pool. Replaces the in-memory <see cref="IHealJournal"/>, <see cref="IHealLease"/>,
+    /// <see cref="IRuleStateStore"/> and <see cref="IControlStore"/> (operator controls shared by the fleet).
     /// </summary>
     public static IReconciliationBuilder UsePostgresCoordination(this IReconciliationBuilder builder, string connectionString,
         Action<PostgresCoordinationOptions>? configure = null)
@@ -87,6 +87,8 @@ public static class PostgresCoordinationBuilderExtensions
         services.Replace(ServiceDescriptor.Singleton<IHealJournal>(static sp => sp.GetRequiredService<PostgresHealJournal>()));
         services.Replace(ServiceDescriptor.Singleton<IHealLease>(static sp => sp.GetRequiredService<PostgresHealLease>()));
         services.Replace(ServiceDescriptor.Singleton<IRuleStateStore>(static sp => sp.GetRequiredService<PostgresRuleStateStore>()));
+        services.Replace(ServiceDescriptor.Singleton(static sp => new PostgresControlStore(sp.GetRequiredService<PostgresCoordinationStore>())));
+        services.Replace(ServiceDescriptor.Singleton<IControlStore>(static sp => sp.GetRequiredService<PostgresControlStore>()));
         return builder;
     }
 }

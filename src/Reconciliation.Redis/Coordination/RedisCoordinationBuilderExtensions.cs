@@ -73,6 +73,8 @@ public static class RedisCoordinationBuilderExtensions
         services.Replace(ServiceDescriptor.Singleton<IHealJournal>(static sp => sp.GetRequiredService<RedisHealJournal>()));
         services.Replace(ServiceDescriptor.Singleton<IHealLease>(static sp => sp.GetRequiredService<RedisHealLease>()));
         services.Replace(ServiceDescriptor.Singleton<IRuleStateStore>(static sp => sp.GetRequiredService<RedisRuleStateStore>()));
+        services.TryAddSingleton(static sp => new RedisControlStore(sp.GetRequiredService<RedisCoordinationStore>()));
+        services.Replace(ServiceDescriptor.Singleton<IControlStore>(static sp => sp.GetRequiredService<RedisControlStore>()));
         return builder;
     }
 }

@@ -25,4 +25,7 @@ internal static class RedisCoordinationDefaults
     public const string JournalKey = "journal";
     public const string JournalIdsKey = "journal:ids";
     public const string StateKey = "state:";
+
+    /// <summary>The operator controls' hash (fields <c>version</c> and <c>document</c>).</summary>
+    public const string ControlKey = "controls";
 }

@@ -103,4 +103,17 @@ internal static class RedisCoordinationScripts
         end
         return count
         """;
+
+    /// <summary>
+    /// Compare-and-swap of the operator controls. KEYS: the controls hash. ARGV: the expected version (0: none yet), the
+    /// document. Returns 1 when written (as the expected version + 1), 0 when another writer came first.
+    /// </summary>
+    public const string WriteControls = """
+        local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+        if current ~= tonumber(ARGV[1]) then
+          return 0
+        end
+        redis.call('HSET', KEYS[1], 'version', current + 1, 'document', ARGV[2])
+        return 1
+        """;
 }

@@ -67,6 +67,8 @@ internal sealed class RedisCoordinationStore : IAsyncDisposable, IDisposable
 
     public RedisKey StateKey(string replica) => Prefix + RedisCoordinationDefaults.StateKey + replica;
 
+    public RedisKey ControlKey => Prefix + RedisCoordinationDefaults.ControlKey;
+
     /// <summary>Runs <paramref name="command"/> on the store's database; a connection failure or timeout leaves as a one-line exception.</summary>
     public async Task<T> RunAsync<T>(string what, Func<IDatabase, Task<T>> command, CancellationToken cancellationToken)
     {

@@ -34,7 +34,7 @@ public sealed class CoordinationSchemaTests
                     SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                     WHERE n.nspname = @schema AND obj_description(c.oid, 'pg_class') = 'reconciliation-coordination:1'
                     """, ("schema", schema));
-                Assert.Equal(3, marked);
+                Assert.Equal(4, marked); // journal, lease, rule state, operator controls
 
                 // One coordinator's write is every coordinator's read.
                 var record = new HealRecord("h", "db", "r", TimeProvider.System.GetUtcNow(), HealOutcomeKind.Healed, null) { Id = Guid.NewGuid(), Replica = "a" };
