@@ -62,6 +62,26 @@ public sealed class OperatorControlTests
     }
 
     [Fact]
+    public async Task A_maintenance_window_in_a_local_time_zone_holds_heals_until_it_closes()
+    {
+        var probe = new TestProbe("db", Signal);
+        var healer = new TestHealer("fix", _time);
+        var window = new MaintenanceWindowOptions { TimeZone = "Europe/Berlin", Rule = "r" };
+        window.Times.Add(new TimeRangeOptions { Start = "00:30", End = "01:02" }); // 23:30-00:02 UTC: the clock starts at 00:00 UTC
+        await using var harness = Build(probe, [healer], r => r.Heal.Add("fix"), options: o => o.MaintenanceWindows["berlin-night"] = window, time: _time);
+        probe.Set(0.9);
+
+        await TickUntilAsync(harness, 110);
+        Assert.Equal(0, healer.Calls);
+        var held = Assert.Single(harness.Reconciler.LatestReport!.Violations);
+        Assert.Equal("berlin-night", held.SilencedBy);
+        Assert.Equal("maintenance window 'berlin-night' holds", held.HeldBack);
+
+        await harness.NextTickAsync(); // 00:02 UTC = 01:02 Berlin: the window's end is exclusive
+        Assert.Equal([At(120)], healer.CalledAt);
+    }
+
+    [Fact]
     public async Task An_open_inhibiting_rule_holds_heals_on_the_same_resource_and_lets_go_when_it_closes()
     {
         var latency = new TestProbe("orders", "test.latency");

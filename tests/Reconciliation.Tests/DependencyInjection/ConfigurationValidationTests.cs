@@ -35,6 +35,19 @@ public sealed class ConfigurationValidationTests
         { $"{Rule}:Severity", "Catastrophic", $"{Rule}:Severity" },
         { $"{Rule}:Healers:fix:MaxAttempts", "many", $"{Rule}:Healers:fix:MaxAttempts" },
         { "Reconciliation:Interval", "soon", "Reconciliation:Interval" },
+        // Operator controls.
+        { $"{Rule}:InhibitedBy:0", "no-such-rule", $"{Rule}:InhibitedBy:0" },
+        { $"{Rule}:InhibitedBy:0", "pool-saturation", $"{Rule}:InhibitedBy:0 names the rule itself" },
+        { $"{Rule}:Approval", "Sometimes", $"{Rule}:Approval" },
+        { $"{Rule}:KeepFor", "-00:00:01", $"{Rule}:KeepFor" },
+        { $"{Rule}:Flapping:MaxOpens", "-1", $"{Rule}:Flapping:MaxOpens" },
+        { "Reconciliation:Flapping:Window", "00:00:00", "Reconciliation:Flapping:Window" },
+        { "Reconciliation:ProposalExpiry", "00:00:00", "Reconciliation:ProposalExpiry" },
+        { "Reconciliation:Silences:deploy:Rule", "pool-*", "Reconciliation:Silences:deploy:EndsAt is required" },
+        { "Reconciliation:Silences:deploy:EndsAt", "whenever", "Reconciliation:Silences:deploy:EndsAt" },
+        { "Reconciliation:MaintenanceWindows:nightly:TimeZone", "Mars/Olympus", "Reconciliation:MaintenanceWindows:nightly:TimeZone" },
+        { "Reconciliation:MaintenanceWindows:nightly:Times:0:Start", "25:00", "Reconciliation:MaintenanceWindows:nightly:Times:0" },
+        { "Reconciliation:MaintenanceWindows:nightly:Weekdays:0", "funday", "Reconciliation:MaintenanceWindows:nightly:Weekdays:0" },
     };
 
     [Theory]
