@@ -164,8 +164,8 @@ internal static class DemoRun
         }
 
         PrintSummary(records);
-        // Each fault recovered, and none was healed by both replicas.
-        return records.Count == scenarios.Length && records.All(r => r.Done && r.HealedTwice == 0) ? 0 : 1;
+        // Each fault recovered, and no replica started a heal while the other's heal of the same rule ran.
+        return records.Count == scenarios.Length && records.All(r => r.Done && r.HealedAtOnce == 0) ? 0 : 1;
     }
 
     private static WebApplication BuildReplica(string replica, string ordersConnection, string coordination, string redis, string webhook, string secret) =>
@@ -211,6 +211,7 @@ internal static class DemoRun
                     narrator.Say("HEAL", $"{replica}: {e.Healer} on {e.Resource} (rule {e.Rule}, attempt {e.Attempt})");
                     break;
                 case ReconciliationEventKind.HealSucceeded:
+                    record?.HealEnded(replica);
                     narrator.Say("HEALED", $"{replica}: {e.Healer} on {e.Resource}: verified, the violation closed");
                     if (ours)
                     {
@@ -223,9 +224,11 @@ internal static class DemoRun
 
                     break;
                 case ReconciliationEventKind.HealFailed:
+                    record?.HealEnded(replica);
                     narrator.Say("FAILED", $"{replica}: {e.Healer} on {e.Resource}: {e.Reason}");
                     break;
                 case ReconciliationEventKind.HealSkipped:
+                    record?.HealEnded(replica);
                     narrator.Say("SKIP", $"{replica}: {e.Healer} on {e.Resource}: {e.Reason}");
                     break;
                 case ReconciliationEventKind.ViolationExhausted:
@@ -265,7 +268,7 @@ internal static class DemoRun
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{records.Count} faults injected, {records.Count(r => r.DetectedAt is not null)} detected, {records.Count(r => r.HealedAt is not null)} healed, {records.Count(r => r.Done)} recovered (times since injection)."));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Two replicas, coordination on PostgreSQL: an episode lasts from the first replica seeing the violation to the last seeing it close; {records.Sum(r => r.Episodes)} episodes, {records.Sum(r => r.Attempts)} heals started, {records.Sum(r => r.HealedTwice)} episodes healed by both replicas."));
+            $"Two replicas, coordination on PostgreSQL: an episode lasts from the first replica seeing the violation to the last seeing it close; {records.Sum(r => r.Episodes)} episodes, {records.Sum(r => r.Attempts)} heals started, {records.Sum(r => r.HealedByBoth)} episodes healed by both replicas one after the other (a retry after a failed verification), {records.Sum(r => r.HealedAtOnce)} heals started while the other replica's heal of the same rule ran."));
     }
 
     private static string Format(double? value) => value is double v ? v.ToString("0.###", CultureInfo.InvariantCulture) : "no reading";
