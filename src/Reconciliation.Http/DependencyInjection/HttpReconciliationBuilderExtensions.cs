@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Reconciliation.Http;
@@ -121,6 +122,39 @@ public static class HttpReconciliationBuilderExtensions
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(section);
         return AddHttpWebhookCore(builder, name, options => options.Bind(section).Configure(o => o.ConfigurationPath = section.Path));
+    }
+
+    /// <summary>
+    /// Sends the operator-facing events (a heal proposed for approval, decisions, silences ending, flapping, pauses; see
+    /// <see cref="HttpEventWebhookOptions.DefaultKinds"/>) to a URL as signed JSON POSTs. It acts on nothing.
+    /// </summary>
+    /// <param name="builder">The reconciliation builder.</param>
+    /// <param name="configure">URL, secrets, which events.</param>
+    public static IReconciliationBuilder AddHttpEventWebhook(this IReconciliationBuilder builder, Action<HttpEventWebhookOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        return AddHttpEventWebhookCore(builder, options => options.Configure(configure));
+    }
+
+    /// <summary>Sends the operator-facing events to a URL, with options bound from <paramref name="section"/> (e.g. <c>Reconciliation:Http:EventWebhook</c>).</summary>
+    /// <param name="builder">The reconciliation builder.</param>
+    /// <param name="section">The configuration section of <see cref="HttpEventWebhookOptions"/>.</param>
+    public static IReconciliationBuilder AddHttpEventWebhook(this IReconciliationBuilder builder, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(section);
+        return AddHttpEventWebhookCore(builder, options => options.Bind(section).Configure(o => o.ConfigurationPath = section.Path));
+    }
+
+    private static IReconciliationBuilder AddHttpEventWebhookCore(IReconciliationBuilder builder, Action<OptionsBuilder<HttpEventWebhookOptions>> configure)
+    {
+        var options = builder.Services.AddOptions<HttpEventWebhookOptions>();
+        configure(options);
+        options.ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpEventWebhookOptions>, HttpEventWebhookOptionsValidator>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, HttpEventWebhookNotifier>());
+        return builder;
     }
 
     private static IReconciliationBuilder AddHttpLatencyCore(IReconciliationBuilder builder, Action<HttpLatencyOptions> applyToScratch)

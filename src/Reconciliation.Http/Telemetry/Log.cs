@@ -19,4 +19,7 @@ internal static partial class Log
 
     [LoggerMessage(404, LogLevel.Debug, "Endpoint {Resource} answered {StatusCode}, not an expected status", EventName = "EndpointUnexpectedStatus")]
     public static partial void EndpointUnexpectedStatus(this ILogger logger, string resource, int statusCode);
+
+    [LoggerMessage(420, LogLevel.Warning, "Event {Kind} was not delivered to {Target} after {Attempts} attempts: {Reason}", EventName = "EventWebhookFailed")]
+    public static partial void EventWebhookFailed(this ILogger logger, string kind, string target, int attempts, string reason);
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -19,8 +18,6 @@ namespace Reconciliation.Http.Webhooks;
 /// </summary>
 internal sealed class HttpWebhookHealer : IHealer, IDisposable
 {
-    private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
-
     private readonly HttpWebhookOptions _options;
     private readonly Uri _url;
     private readonly string _target;
@@ -60,22 +57,7 @@ internal sealed class HttpWebhookHealer : IHealer, IDisposable
             context.Severity, context.OpenedAt, context.Attempt, Name, _time.GetUtcNow());
         var body = JsonSerializer.SerializeToUtf8Bytes(payload, HttpWebhookJsonContext.Default.HttpWebhookPayload);
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, _url);
-        request.Content = new ByteArrayContent(body);
-        request.Content.Headers.ContentType = Json;
-        foreach (var (header, value) in _options.Headers)
-        {
-            request.Headers.TryAddWithoutValidation(header, value);
-        }
-
-        var timestamp = _time.GetUtcNow().ToUnixTimeSeconds();
-        request.Headers.TryAddWithoutValidation(HttpWebhookSignature.IdHeader, id);
-        request.Headers.TryAddWithoutValidation(HttpWebhookSignature.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
-        if (_secrets.Length > 0)
-        {
-            request.Headers.TryAddWithoutValidation(HttpWebhookSignature.SignatureHeader, HttpWebhookSignature.Sign(_secrets, id, timestamp, body));
-        }
-
+        using var request = SignedWebhookRequest.Create(_url, body, id, _options.Headers, _secrets, _time);
         using var timeout = new CancellationTokenSource(_options.Timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
