@@ -14,7 +14,11 @@ namespace Reconciliation;
 /// <param name="Approval">The approval mode of the rule's next healer.</param>
 internal readonly record struct ControlGateInput(
     string Rule, string Resource, string? Healer, DateTimeOffset Now, HealingPause? Pause, IReadOnlyList<Silence> Silences,
-    IReadOnlyList<MaintenanceWindow> Windows, string? InhibitingRule, DateTimeOffset? FlappingUntil, string? FlapDetail, ApprovalMode Approval);
+    IReadOnlyList<MaintenanceWindow> Windows, string? InhibitingRule, DateTimeOffset? FlappingUntil, string? FlapDetail, ApprovalMode Approval)
+{
+    /// <summary>Why the inhibiting rule still inhibits when it is no longer open (<c>InhibitAfterClose</c>).</summary>
+    public string? InhibitDetail { get; init; }
+}
 
 /// <summary>
 /// The operator controls as one pure decision, checked before the heal policy: an operator's pause first, then
@@ -56,7 +60,7 @@ internal static class ControlGate
 
         if (input.InhibitingRule is { } inhibitor)
         {
-            return new ControlHold(ControlHoldKind.Inhibited, inhibitor);
+            return new ControlHold(ControlHoldKind.Inhibited, inhibitor, Detail: input.InhibitDetail);
         }
 
         if (input.FlappingUntil is { } flapping && input.Now < flapping)

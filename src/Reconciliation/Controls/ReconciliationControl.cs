@@ -57,19 +57,6 @@ internal sealed class ReconciliationControl : IReconciliationControl, IDisposabl
     /// <inheritdoc />
     public HealingPause? Pause => Volatile.Read(ref _view).State.Pause is { } pause && pause.IsActiveAt(_time.GetUtcNow()) ? pause : null;
 
-    /// <summary>The maintenance windows from configuration.</summary>
-    internal IReadOnlyList<MaintenanceWindow> Windows => Volatile.Read(ref _config).Windows;
-
-    /// <summary>True when no silence, window, pause or proposal exists: the heal phase skips every control check.</summary>
-    internal bool IsEmpty
-    {
-        get
-        {
-            var view = Volatile.Read(ref _view);
-            return view.AllSilences.Length == 0 && view.State.Proposals.Count == 0 && view.State.Pause is null && Volatile.Read(ref _config).Windows.Length == 0;
-        }
-    }
-
     public void Dispose() => _writeGate.Dispose();
 
     /// <summary>Takes the configured silences and windows and the timings (at start and on each reload).</summary>
@@ -121,12 +108,12 @@ internal sealed class ReconciliationControl : IReconciliationControl, IDisposabl
     }
 
     /// <summary>Which control, if any, holds the violation's next heal back (pure, from the state last read).</summary>
-    internal ControlHold Check(ActiveViolation violation, string? healer, string? inhibitor, ApprovalMode approval, DateTimeOffset now)
+    internal ControlHold Check(ActiveViolation violation, string? healer, string? inhibitor, string? inhibitDetail, ApprovalMode approval, DateTimeOffset now)
     {
         var instance = violation.Instance;
         var flapping = instance.Flaps is { } flaps && flaps.MutedUntil > now ? flaps.MutedUntil : (DateTimeOffset?)null;
         return ControlGate.Check(new ControlGateInput(instance.Rule.Name, instance.Resource, healer, now, Volatile.Read(ref _view).State.Pause,
-            Volatile.Read(ref _view).AllSilences, Volatile.Read(ref _config).Windows, inhibitor, flapping, instance.Flaps?.Detail, approval));
+            Volatile.Read(ref _view).AllSilences, Volatile.Read(ref _config).Windows, inhibitor, flapping, instance.Flaps?.Detail, approval) { InhibitDetail = inhibitDetail });
     }
 
     /// <summary>
@@ -236,7 +223,7 @@ internal sealed class ReconciliationControl : IReconciliationControl, IDisposabl
             AnnounceSilences(view.AllSilences, now);
         }
 
-        if (!view.State.Proposals.Any(p => p.State == ProposalState.Pending && p.ExpiresAt <= now))
+        if (!AnyLapsed(view.State.Proposals, now))
         {
             return;
         }
@@ -552,6 +539,20 @@ internal sealed class ReconciliationControl : IReconciliationControl, IDisposabl
         }
 
         return latest;
+    }
+
+    /// <summary>A loop, not LINQ: called on every tick, it allocates nothing.</summary>
+    private static bool AnyLapsed(IReadOnlyList<HealProposal> proposals, DateTimeOffset now)
+    {
+        for (var i = 0; i < proposals.Count; i++)
+        {
+            if (proposals[i].State == ProposalState.Pending && proposals[i].ExpiresAt <= now)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static ControlState Replace(ControlState state, HealProposal proposal) =>

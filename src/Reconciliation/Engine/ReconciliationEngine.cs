@@ -247,6 +247,7 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
             var instance = evaluator.Instances[index];
             var violation = instance.Violation!;
             instance.Violation = null;
+            instance.LastClosedAt = now;
             instance.ResetBreach();
             await _healing.OnClosedAsync(violation, now).ConfigureAwait(false);
             _diagnostics.ViolationClosed(violation, now);

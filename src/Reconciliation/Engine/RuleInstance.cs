@@ -51,6 +51,9 @@ internal sealed class RuleInstance
         }
     }
 
+    /// <summary>When its last violation closed (for <c>InhibitAfterClose</c> of the rules it inhibits).</summary>
+    public DateTimeOffset? LastClosedAt { get; set; }
+
     /// <summary>The flap breaker's record of this instance's opens, made at its first open (null while the breaker is off).</summary>
     public FlapTracker? Flaps { get; set; }
 

@@ -287,29 +287,36 @@ internal sealed class HealingController : IDisposable
         var rule = violation.Instance.Rule;
         var healer = healerIndex < rule.Heal.Length ? rule.Heal[healerIndex] : null;
         var approval = healerIndex < rule.Approvals.Length ? rule.Approvals[healerIndex] : ApprovalMode.Auto;
-        return _control.Check(violation, healer, FindInhibitor(violation, settings.Instances), approval, now);
+        var (inhibitor, inhibitDetail) = FindInhibitor(violation, settings.Instances, now);
+        return _control.Check(violation, healer, inhibitor, inhibitDetail, approval, now);
     }
 
-    /// <summary>An open violation of a rule this violation's rule names in <c>InhibitedBy</c> (on the same resource when asked).</summary>
-    private static string? FindInhibitor(ActiveViolation violation, RuleInstance[] instances)
+    /// <summary>
+    /// A violation of a rule this violation's rule names in <c>InhibitedBy</c> (on the same resource when asked) that is
+    /// open, or closed less than <c>InhibitAfterClose</c> ago.
+    /// </summary>
+    private static (string? Rule, string? Detail) FindInhibitor(ActiveViolation violation, RuleInstance[] instances, DateTimeOffset now)
     {
         var rule = violation.Instance.Rule;
         if (rule.InhibitedBy.Length == 0)
         {
-            return null;
+            return default;
         }
 
         foreach (var instance in instances)
         {
-            if (instance.Violation is not null && !ReferenceEquals(instance, violation.Instance)
+            var inhibiting = instance.Violation is not null
+                || (rule.InhibitAfterClose > TimeSpan.Zero && instance.LastClosedAt is { } closedAt && now - closedAt < rule.InhibitAfterClose);
+            if (inhibiting && !ReferenceEquals(instance, violation.Instance)
                 && Array.Exists(rule.InhibitedBy, name => string.Equals(name, instance.Rule.Name, StringComparison.OrdinalIgnoreCase))
                 && (!rule.InhibitSameResource || string.Equals(instance.Resource, violation.Instance.Resource, StringComparison.Ordinal)))
             {
-                return instance.Rule.Name;
+                return (instance.Rule.Name, instance.Violation is not null ? null
+                    : $"closed at {HealReasons.Format(instance.LastClosedAt)} and inhibits until {HealReasons.Format(instance.LastClosedAt + rule.InhibitAfterClose)} (InhibitAfterClose)");
             }
         }
 
-        return null;
+        return default;
     }
 
     private HealDecision Gate(ActiveViolation violation, HealingTickSettings settings, DateTimeOffset now) =>

@@ -31,6 +31,7 @@ internal sealed class CompiledRule
 
         InhibitedBy = options.InhibitedBy.ToArray();
         InhibitSameResource = options.InhibitSameResource;
+        InhibitAfterClose = options.InhibitAfterClose ?? TimeSpan.Zero;
         KeepFor = options.KeepFor ?? TimeSpan.Zero;
         FlapMaxOpens = options.Flapping?.MaxOpens ?? global.Flapping.MaxOpens ?? HealingDefaults.FlapMaxOpens;
         FlapWindow = options.Flapping?.Window ?? global.Flapping.Window ?? HealingDefaults.FlapWindow;
@@ -45,6 +46,9 @@ internal sealed class CompiledRule
 
     /// <summary>Only an inhibiting violation on the same resource counts.</summary>
     public bool InhibitSameResource { get; }
+
+    /// <summary>How long an inhibiting violation still inhibits after it closed.</summary>
+    public TimeSpan InhibitAfterClose { get; }
 
     /// <summary>How long a violation stays open after its signal cleared.</summary>
     public TimeSpan KeepFor { get; }

@@ -164,6 +164,11 @@ internal sealed class ReconciliationOptionsValidator : IValidateOptions<Reconcil
             }
         }
 
+        if (rule.InhibitAfterClose is { } inhibitAfterClose)
+        {
+            NotNegative(errors, $"{key}:InhibitAfterClose", inhibitAfterClose, HealingDefaults.MaxPolicyDuration);
+        }
+
         if (rule.KeepFor is { } keepFor)
         {
             NotNegative(errors, $"{key}:KeepFor", keepFor, HealingDefaults.MaxPolicyDuration);

@@ -53,6 +53,12 @@ public sealed class RuleOptions
     /// <summary>True: only an inhibiting violation on the same resource inhibits. Default false (any resource).</summary>
     public bool InhibitSameResource { get; set; }
 
+    /// <summary>
+    /// How long an inhibiting violation still inhibits after it closed. Default 0. For a signal that lags its cause: a
+    /// latency window still holds the slow requests of a pool saturation for a while after the pool recovered.
+    /// </summary>
+    public TimeSpan? InhibitAfterClose { get; set; }
+
     /// <summary>This rule's approval mode; unset for the global <see cref="ReconciliationOptions.Approval"/>.</summary>
     public ApprovalMode? Approval { get; set; }
 

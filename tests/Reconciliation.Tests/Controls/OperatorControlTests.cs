@@ -117,6 +117,40 @@ public sealed class OperatorControlTests
     }
 
     [Fact]
+    public async Task InhibitAfterClose_keeps_inhibiting_a_lagging_signal_after_its_cause_closed()
+    {
+        var latency = new TestProbe("orders", "test.latency");
+        var pool = new TestProbe("orders-db", "test.pool");
+        var rollback = new TestHealer("rollback", _time);
+        await using var harness = EngineHarness.Create(null, b =>
+        {
+            b.AddProbe(_ => latency).AddProbe(_ => pool).AddHealer(_ => rollback)
+                .AddRule("pool-saturation", r => { r.Signal = "test.pool"; r.Above = 0.9; })
+                .AddRule("latency", r =>
+                {
+                    r.Signal = "test.latency";
+                    r.Above = 500;
+                    r.Heal.Add("rollback");
+                    r.InhibitedBy.Add("pool-saturation");
+                    r.InhibitAfterClose = TimeSpan.FromSeconds(30);
+                });
+        }, _time);
+        pool.Set(1.0);
+        await TickUntilAsync(harness, 20);
+        pool.Set(0.1);
+        await harness.NextTickAsync(); // t=30: the pool recovered; its slow requests now show in the latency window
+        latency.Set(900);
+
+        await TickUntilAsync(harness, 50, from: 40);
+        Assert.Equal(0, rollback.Calls);
+        Assert.Equal($"inhibited: rule 'pool-saturation' closed at {HealReasons.Format(At(30))} and inhibits until {HealReasons.Format(At(60))} (InhibitAfterClose)",
+            harness.Reconciler.LatestReport!.Violations.Single(v => v.Rule == "latency").HeldBack);
+
+        await harness.NextTickAsync(); // t=60
+        Assert.Equal(1, rollback.Calls);
+    }
+
+    [Fact]
     public async Task Approval_mode_propose_publishes_a_proposal_runs_the_heal_once_after_approval_and_journals_who_approved()
     {
         var probe = new TestProbe("db", Signal);
