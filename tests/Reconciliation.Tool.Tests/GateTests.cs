@@ -136,15 +136,14 @@ public sealed class GateTests(InstalledTool tool)
         }
 
         public static async Task<string> WriteConfigAsync(string folder, CancellationToken ct, string? rule = null, string name = "reconcile.json",
-            string redisConfiguration = "env:GATE_REDIS", string extra = "")
+            string redisConfiguration = "env:GATE_REDIS", string interval = "00:00:00.500")
         {
             var path = Path.Combine(folder, $"{Guid.NewGuid():N}-{name}");
             await File.WriteAllTextAsync(path, $$"""
                 {
                   "Reconciliation": {
-                    "Interval": "00:00:00.500",
+                    "Interval": "{{interval}}",
                     "WarmUp": "00:00:00",
-                    {{extra}}
                     "Postgres": { "orders-db": { "ConnectionString": "env:GATE_ORDERS_DB" } },
                     "Redis": { "cache": { "Configuration": "{{redisConfiguration}}", "MaxMemoryPolicy": "allkeys-lru", "OwnsMaxMemoryPolicy": true } },
                     "Rules": {

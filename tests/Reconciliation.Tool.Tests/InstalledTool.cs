@@ -20,6 +20,9 @@ public sealed class InstalledTool : IAsyncLifetime
     /// <summary>The installed command (the shim in the tool path).</summary>
     public string Command => Path.Combine(_work, "tools", OperatingSystem.IsWindows() ? "reconcile.exe" : "reconcile");
 
+    /// <summary>The packed tool package.</summary>
+    public string Package => Path.Combine(_work, "feed", $"Reconciliation.Tool.{Version}.nupkg");
+
     /// <summary>A folder for the tests' configuration files and reports.</summary>
     public string Work => _work;
 

@@ -113,7 +113,8 @@ internal static class GateCommand
                 if (above ? value > limit : value < limit)
                 {
                     findings.Add(new GateFinding("breaching", name, reading.Resource, reading.Signal, value, limit, above ? "above" : "below",
-                        rule.Severity.ToString(), "Pending", Since: null, Detail: null, Blocking: !(allowDegraded && rule.Severity == RuleSeverity.Degraded)));
+                        rule.Severity.ToString(), "Pending", Since: null,
+                        Detail: rule.For is TimeSpan sustained ? $"past its limit; opens once sustained for {sustained}" : "past its limit", Blocking: !(allowDegraded && rule.Severity == RuleSeverity.Degraded)));
                 }
             }
         }

@@ -20,8 +20,16 @@ internal sealed record GateFinding(string Kind, string? Rule, string Resource, s
     public string Describe() => Kind switch
     {
         "violation" or "breaching" => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"rule {Rule} on {Resource}: {Signal} = {Value:0.###} ({Direction} {Limit:0.###}), {State}, {Severity}"),
+            $"rule {Rule} on {Resource}: {Signal} = {Format(Value)} ({Direction} {Format(Limit)}), {State}, {Severity}"),
         "probe-failed" => $"probe on {Resource} failed: {Detail}",
         _ => $"migration gate on {Resource}: {Detail}",
+    };
+
+    /// <summary>A value as the table and messages show it: three decimals, or three significant digits when smaller.</summary>
+    public static string Format(double? value) => value switch
+    {
+        null => "-",
+        double v when v != 0 && Math.Abs(v) < 0.001 => v.ToString("G3", System.Globalization.CultureInfo.InvariantCulture),
+        double v => v.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
     };
 }
