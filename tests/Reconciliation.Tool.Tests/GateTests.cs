@@ -57,6 +57,44 @@ public sealed class GateTests(InstalledTool tool)
     }
 
     [Fact]
+    public async Task Allow_degraded_passes_with_the_degraded_violation_as_a_warning()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var environment = await GateEnvironment.StartAsync(nameof(Allow_degraded_passes_with_the_degraded_violation_as_a_warning), ct);
+        await environment.SetRedisPolicyAsync("noeviction");
+
+        var gate = await ToolProcess.RunAsync(tool.Command, environment.Variables, ct,
+            "gate", "--config", await GateEnvironment.WriteConfigAsync(tool.Work, ct, name: "degraded.json"), "--wait", "0s", "--allow-degraded", "--format", "github");
+
+        Assert.True(gate.ExitCode == 0, gate.Output);
+        Assert.Contains("reconcile gate: PASS", gate.Stdout, StringComparison.Ordinal);
+        Assert.Contains("(1 Degraded allowed)", gate.Stdout, StringComparison.Ordinal);
+        Assert.Contains("::warning title=reconcile gate%3A cache-policy::rule cache-policy on cache: redis.policy.drift = 1", gate.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("::error", gate.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_breach_whose_For_has_not_elapsed_and_a_connection_budget_over_the_server_are_not_clear()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var environment = await GateEnvironment.StartAsync(nameof(A_breach_whose_For_has_not_elapsed_and_a_connection_budget_over_the_server_are_not_clear), ct);
+        // 100 replicas of a pool of 10 (plus a probe connection each) cannot fit the server's connections.
+        var config = await GateEnvironment.WriteConfigAsync(tool.Work, ct, name: "pending.json", postgres: ", \"Replicas\": 100", rule: """
+            "cache-latency": { "Signal": "redis.latency", "Above": 0, "For": "01:00:00" }
+            """);
+        var report = Path.Combine(tool.Work, "pending-report.json");
+
+        var gate = await ToolProcess.RunAsync(tool.Command, environment.Variables, ct, "gate", "--config", config, "--wait", "0s", "--json", report);
+
+        Assert.True(gate.ExitCode == 1, gate.Output);
+        Assert.Matches(@"(?m)^breaching\s+cache-latency\s+cache\s+redis\.latency\s+\S+\s+above 0\s+Pending\s+Degraded\s+past its limit; opens once sustained for 01:00:00", gate.Stdout);
+        Assert.Matches(@"(?m)^migration-gate\s+-\s+orders-db\s.*the connection budget 1100 \(\(max pool size 10 \+ 1 probe\) x 100 replicas", gate.Stdout);
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(report, ct));
+        Assert.Equal(["breaching", "migration-gate"], json.RootElement.GetProperty("findings").EnumerateArray().Select(f => f.GetProperty("kind").GetString()!).Order().ToArray());
+        environment.AssertNoSecretIn(gate.Output);
+    }
+
+    [Fact]
     public async Task Exits_2_naming_the_full_key_when_the_configuration_is_wrong()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -136,7 +174,7 @@ public sealed class GateTests(InstalledTool tool)
         }
 
         public static async Task<string> WriteConfigAsync(string folder, CancellationToken ct, string? rule = null, string name = "reconcile.json",
-            string redisConfiguration = "env:GATE_REDIS", string interval = "00:00:00.500")
+            string redisConfiguration = "env:GATE_REDIS", string interval = "00:00:00.500", string postgres = "")
         {
             var path = Path.Combine(folder, $"{Guid.NewGuid():N}-{name}");
             await File.WriteAllTextAsync(path, $$"""
@@ -144,7 +182,7 @@ public sealed class GateTests(InstalledTool tool)
                   "Reconciliation": {
                     "Interval": "{{interval}}",
                     "WarmUp": "00:00:00",
-                    "Postgres": { "orders-db": { "ConnectionString": "env:GATE_ORDERS_DB" } },
+                    "Postgres": { "orders-db": { "ConnectionString": "env:GATE_ORDERS_DB"{{postgres}} } },
                     "Redis": { "cache": { "Configuration": "{{redisConfiguration}}", "MaxMemoryPolicy": "allkeys-lru", "OwnsMaxMemoryPolicy": true } },
                     "Rules": {
                       "db-not-in-recovery": { "Signal": "postgres.recovery", "Above": 0, "Severity": "Unhealthy" },

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using Reconciliation.Status;
 using Reconciliation.Tool.Cli;
 using Reconciliation.Tool.Configuration;
@@ -44,7 +45,9 @@ internal static class WatchCommand
         builder.Services.AddHealthChecks()
             .AddReconciliation("reconciliation-live", tags: ["live"], configure: o => { o.RuleTag = "live"; o.HealthyBeforeFirstTick = true; })
             .AddReconciliation("reconciliation-ready", tags: ["ready"], configure: o => o.RuleTag = "ready");
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(configuration["Watch:ServiceName"] ?? "reconcile"))
+            .WithMetrics(metrics => metrics
             .AddMeter(ReconciliationTelemetry.MeterName)
             .AddPrometheusExporter());
 
