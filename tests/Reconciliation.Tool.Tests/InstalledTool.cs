@@ -32,7 +32,13 @@ public sealed class InstalledTool : IAsyncLifetime
         var feed = Path.Combine(_work, "feed");
         await DotnetAsync(root, "pack", Path.Combine(root, "src", "Reconciliation.Tool", "Reconciliation.Tool.csproj"),
             "-c", Metadata("ToolConfiguration"), "--no-build", "-o", feed, $"-p:Version={Version}");
-        await DotnetAsync(_work, "tool", "install", "--tool-path", Path.Combine(_work, "tools"), "--add-source", feed,
+        // Only the local feed: the tool package carries its dependencies, so installing it needs no network.
+        var nugetConfig = Path.Combine(_work, "nuget.config");
+        await File.WriteAllTextAsync(nugetConfig, """
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration><packageSources><clear /></packageSources></configuration>
+            """);
+        await DotnetAsync(_work, "tool", "install", "--tool-path", Path.Combine(_work, "tools"), "--configfile", nugetConfig, "--add-source", feed,
             "Reconciliation.Tool", "--version", Version);
         Assert.True(File.Exists(Command), $"{Command} was not installed");
     }
