@@ -87,7 +87,7 @@ internal static class GateCommand
             }
 
             findings.Add(new GateFinding("violation", violation.Rule, violation.Resource, violation.Signal, violation.Observed, violation.Limit,
-                violation.IsAbove ? "above" : "below", violation.Severity.ToString(), violation.State.ToString(), violation.OpenedAt, Detail: null,
+                violation.IsAbove ? "above" : "below", violation.Severity.ToString(), violation.State.ToString(), violation.OpenedAt, HeldBy(violation),
                 Blocking: !(allowDegraded && violation.Severity == RuleSeverity.Degraded)));
         }
 
@@ -127,6 +127,13 @@ internal static class GateCommand
 
         return findings;
     }
+
+    /// <summary>Why the engine holds its heals, when an operator control does: the gate still counts the violation.</summary>
+    private static string? HeldBy(Violation violation) =>
+        violation.SilencedBy is { } silence ? $"silenced by {silence}"
+        : violation.InhibitedBy is { } rule ? $"inhibited by {rule}"
+        : violation.IsFlapping ? "flapping"
+        : null;
 
     private static async Task<IEnumerable<GateFinding>> MigrationGateAsync(PostgresMigrationGate gate, CancellationToken cancellationToken)
     {

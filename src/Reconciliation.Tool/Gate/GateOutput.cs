@@ -38,7 +38,8 @@ internal static class GateOutput
                 f.Limit is null ? "-" : $"{f.Direction} {GateFinding.Format(f.Limit)}",
                 f.State,
                 f.Severity,
-                f.Detail ?? (f.Since is DateTimeOffset since ? "open since " + since.ToString("u", CultureInfo.InvariantCulture) : "-"),
+                string.Join("; ", new[] { f.Since is DateTimeOffset since ? "open since " + since.ToString("u", CultureInfo.InvariantCulture) : null, f.Detail }
+                    .Where(d => d is not null)) is { Length: > 0 } detail ? detail : "-",
             }).ToList();
             var widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
             AppendRow(text, header, widths);
