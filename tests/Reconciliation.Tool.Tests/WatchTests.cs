@@ -60,6 +60,12 @@ public sealed class WatchTests(InstalledTool tool)
         Assert.Contains("# TYPE reconciliation_", metrics, StringComparison.Ordinal);
         Assert.Contains("signal=\"redis.policy.drift\"", metrics, StringComparison.Ordinal);
         Assert.Contains("redis.set-policy", await http.GetStringAsync("/status/status.json", ct), StringComparison.Ordinal);
+
+        // The Reconciliation section is reloaded when the file changes: a rule added to it appears without a restart.
+        var text = await File.ReadAllTextAsync(config, ct);
+        await File.WriteAllTextAsync(config, text.Replace("\"cache-policy\": {", "\"cache-reloaded\": { \"Signal\": \"redis.latency\", \"Above\": 10 }, \"cache-policy\": {", StringComparison.Ordinal), ct);
+        await Eventually.UntilAsync(async () => (await http.GetStringAsync("/status/status.json", ct)).Contains("\"rule\":\"cache-reloaded\"", StringComparison.Ordinal),
+            "the rule added to the file is on the status page");
         environment.AssertNoSecretIn(watch.Output);
     }
 }
