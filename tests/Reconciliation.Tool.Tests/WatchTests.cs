@@ -67,5 +67,8 @@ public sealed class WatchTests(InstalledTool tool)
         await Eventually.UntilAsync(async () => (await http.GetStringAsync("/status/status.json", ct)).Contains("\"rule\":\"cache-reloaded\"", StringComparison.Ordinal),
             "the rule added to the file is on the status page");
         environment.AssertNoSecretIn(watch.Output);
+        environment.AssertNoSecretIn(metrics);
+        environment.AssertNoSecretIn(await http.GetStringAsync("/status/status.json", ct));
+        environment.AssertNoSecretIn(await http.GetStringAsync("/healthz/ready", ct));
     }
 }
