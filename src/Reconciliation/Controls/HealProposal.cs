@@ -42,6 +42,9 @@ public sealed record HealProposal
     /// <summary>When it was approved or rejected.</summary>
     public DateTimeOffset? DecidedAt { get; init; }
 
+    /// <summary>When the approved heal was started (state <see cref="ProposalState.Executed"/>).</summary>
+    public DateTimeOffset? ExecutedAt { get; init; }
+
     /// <summary>The decider's comment.</summary>
     public string? Comment { get; init; }
 }

@@ -117,42 +117,45 @@ internal sealed class ReconciliationControl : IReconciliationControl, IDisposabl
     }
 
     /// <summary>
-    /// For a heal that needs approval: the approved proposal of this violation's episode is taken (marked executed, by
-    /// exactly one replica) and the heal may run (returns <see langword="null"/>); otherwise the proposal it waits for is
-    /// returned, published first if there is none (or the last one expired or ran).
+    /// For a heal that needs approval: an approved proposal for it is taken (marked executed, by exactly one replica of
+    /// the fleet) and the heal may run (returns <see langword="null"/>); otherwise the proposal it waits for is returned,
+    /// published first if there is none. A proposal is the fleet's, not one replica's: every replica whose violation
+    /// of the rule on the resource is open waits for the same pending one.
     /// </summary>
-    internal async Task<HealProposal?> TakeApprovalAsync(ActiveViolation violation, string healer, string? plan, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <param name="violation">The violation.</param>
+    /// <param name="healer">The healer that would run.</param>
+    /// <param name="plan">What it says it would do.</param>
+    /// <param name="settle">How long after an approved heal ran no new proposal is made (its cooldown): its verdict comes first.</param>
+    /// <param name="now">The tick's time.</param>
+    /// <param name="cancellationToken">The planning deadline.</param>
+    internal async Task<HealProposal?> TakeApprovalAsync(ActiveViolation violation, string healer, string? plan, TimeSpan settle, DateTimeOffset now,
+        CancellationToken cancellationToken)
     {
         var instance = violation.Instance;
-        var latest = Latest(Volatile.Read(ref _view).State, instance.Rule.Name, instance.Resource, healer, violation.OpenedAt);
-        if (latest is { State: ProposalState.Pending } pending && pending.ExpiresAt > now)
+        var current = Current(Volatile.Read(ref _view).State, instance.Rule.Name, instance.Resource, healer, violation.OpenedAt, settle, now);
+        if (current is { State: ProposalState.Approved } approved)
         {
-            return pending;
-        }
-
-        if (latest is { State: ProposalState.Rejected })
-        {
-            return latest;
-        }
-
-        if (latest is { State: ProposalState.Approved } approved)
-        {
-            var taken = await MutateAsync((state, _) =>
+            var taken = await MutateAsync((state, at) =>
             {
-                var current = state.Proposals.FirstOrDefault(p => p.Id == approved.Id);
-                return current is { State: ProposalState.Approved }
-                    ? (Replace(state, current with { State = ProposalState.Executed }), true)
+                var latest = state.Proposals.FirstOrDefault(p => p.Id == approved.Id);
+                return latest is { State: ProposalState.Approved }
+                    ? (Replace(state, latest with { State = ProposalState.Executed, ExecutedAt = at }), true)
                     : (null, false);
             }, cancellationToken).ConfigureAwait(false);
             return taken ? null : approved with { State = ProposalState.Executed };
+        }
+
+        if (current is not null)
+        {
+            return current; // pending, rejected for this violation, or approved and run a moment ago
         }
 
         var config = Volatile.Read(ref _config);
         HealProposal? created = null;
         var proposal = await MutateAsync((state, at) =>
         {
-            // Another replica may have proposed it meanwhile: wait for that one.
-            if (Latest(state, instance.Rule.Name, instance.Resource, healer, violation.OpenedAt) is { State: ProposalState.Pending } other && other.ExpiresAt > at)
+            // Another replica may have proposed it (or an operator decided) meanwhile: wait for that one.
+            if (Current(state, instance.Rule.Name, instance.Resource, healer, violation.OpenedAt, settle, at) is { } other)
             {
                 return ((ControlState?)null, other);
             }
@@ -524,21 +527,33 @@ internal sealed class ReconciliationControl : IReconciliationControl, IDisposabl
         Reason = $"{reason} ({silence.Owner}: {silence.Reason})",
     });
 
-    private static HealProposal? Latest(ControlState state, string rule, string resource, string healer, DateTimeOffset openedAt)
+    /// <summary>
+    /// The proposal that decides the heal now, if any: one pending (unexpired) or approved and not yet run (whichever
+    /// replica proposed it); one rejected since this violation opened; or one approved and run less than
+    /// <paramref name="settle"/> ago. The newest of those.
+    /// </summary>
+    private static HealProposal? Current(ControlState state, string rule, string resource, string healer, DateTimeOffset openedAt, TimeSpan settle,
+        DateTimeOffset now)
     {
-        HealProposal? latest = null;
+        HealProposal? current = null;
         foreach (var p in state.Proposals)
         {
-            // Only this violation's episode: a proposal from an earlier violation of the same rule is history.
-            if (p.ProposedAt >= openedAt && string.Equals(p.Rule, rule, StringComparison.OrdinalIgnoreCase)
-                && string.Equals(p.Resource, resource, StringComparison.Ordinal) && string.Equals(p.Healer, healer, StringComparison.Ordinal)
-                && (latest is null || p.ProposedAt >= latest.ProposedAt))
+            var counts = p.State switch
             {
-                latest = p;
+                ProposalState.Pending => p.ExpiresAt > now,
+                ProposalState.Approved => true,
+                ProposalState.Rejected => p.DecidedAt >= openedAt || p.ProposedAt >= openedAt,
+                ProposalState.Executed => p.ExecutedAt is { } ran && now - ran < settle,
+                _ => false,
+            };
+            if (counts && string.Equals(p.Rule, rule, StringComparison.OrdinalIgnoreCase) && string.Equals(p.Resource, resource, StringComparison.Ordinal)
+                && string.Equals(p.Healer, healer, StringComparison.Ordinal) && (current is null || p.ProposedAt >= current.ProposedAt))
+            {
+                current = p;
             }
         }
 
-        return latest;
+        return current;
     }
 
     /// <summary>A loop, not LINQ: called on every tick, it allocates nothing.</summary>

@@ -413,12 +413,15 @@ internal sealed class HealingController : IDisposable
                     // The proposal goes out without a plan: the healer's name and the violation still say what it is.
                 }
 
-                if (await _control.TakeApprovalAsync(violation, rule.Heal[violation.HealerIndex], plan, now, cancellationToken).ConfigureAwait(false) is { } waiting)
+                if (await _control.TakeApprovalAsync(violation, rule.Heal[violation.HealerIndex], plan, policy.Cooldown, now, cancellationToken).ConfigureAwait(false) is { } waiting)
                 {
                     violation.ProposalId = waiting.Id;
-                    violation.HoldBack(waiting.State == ProposalState.Rejected
-                        ? $"proposal {waiting.Id} was rejected by {waiting.DecidedBy}; not healed while this violation stays open"
-                        : $"awaiting approval of proposal {waiting.Id} (expires {HealReasons.Format(waiting.ExpiresAt)})");
+                    violation.HoldBack(waiting.State switch
+                    {
+                        ProposalState.Rejected => $"proposal {waiting.Id} was rejected by {waiting.DecidedBy}; not healed while this violation stays open",
+                        ProposalState.Executed => $"proposal {waiting.Id}, approved by {waiting.DecidedBy}, ran on another replica; waiting for its outcome",
+                        _ => $"awaiting approval of proposal {waiting.Id} (expires {HealReasons.Format(waiting.ExpiresAt)})",
+                    });
                     return null;
                 }
             }

@@ -351,6 +351,47 @@ public sealed class OperatorControlTests
     }
 
     [Fact]
+    public async Task A_replica_whose_violation_opened_after_another_replica_proposed_waits_for_that_proposal_and_one_of_them_heals_once()
+    {
+        var store = new ProcessControlStore();
+        var probeA = new TestProbe("db", Signal);
+        var probeB = new TestProbe("db", Signal);
+        var healerA = new TestHealer("fix", _time);
+        var healerB = new TestHealer("fix", _time);
+        await using var a = Build(probeA, [healerA], r => { r.Heal.Add("fix"); r.Approval = ApprovalMode.Propose; },
+            more: b => b.Services.AddSingleton<IControlStore>(store), time: _time);
+        await using var b = Build(probeB, [healerB], r => { r.Heal.Add("fix"); r.Approval = ApprovalMode.Propose; },
+            more: b => b.Services.AddSingleton<IControlStore>(store), time: _time);
+        var control = a.Provider.GetRequiredService<IReconciliationControl>();
+        probeA.Set(0.9);
+        await a.TickAsync();
+        await b.TickAsync();
+        _time.Advance(EngineHarness.Interval);
+        await a.TickAsync(); // t=10: A proposes
+        var proposal = Assert.Single(control.Proposals);
+
+        probeB.Set(0.9); // B sees the breach only now: its violation opens after A's proposal
+        for (var i = 0; i < 3; i++)
+        {
+            _time.Advance(EngineHarness.Interval);
+            await a.TickAsync();
+            await b.TickAsync();
+        }
+
+        Assert.Single(control.Proposals);
+        Assert.Equal(proposal.Id, Assert.Single(b.Reconciler.LatestReport!.Violations).ProposalId);
+
+        Assert.True(await control.ApproveAsync(proposal.Id, "ops", null, TestContext.Current.CancellationToken));
+        _time.Advance(EngineHarness.Interval);
+        await b.TickAsync();
+        await a.TickAsync();
+
+        Assert.Equal(1, healerA.Calls + healerB.Calls);
+        Assert.Equal(1, healerB.Calls); // B ticked first and took the approval
+        Assert.Contains("ran on another replica", Assert.Single(a.Reconciler.LatestReport!.Violations).HeldBack, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Invalid_silences_are_refused_with_the_reason()
     {
         var probe = new TestProbe("db", Signal);
