@@ -1,4 +1,7 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Reconciliation.Postgres.Telemetry;
 
 namespace Reconciliation.Postgres;
 
@@ -9,54 +12,65 @@ namespace Reconciliation.Postgres;
 /// Uses are serialised (one command at a time on the session); a broken session is dropped and reopened on the next use.
 /// </summary>
 /// <remarks>
-/// With <see cref="PostgresReconciliationOptions.ProbeConnectionString"/> the session comes from a data source built once
-/// and NAMED after the resource (<c>reconciliation-probe:main-db</c>): Npgsql tags every pool metric with the data source's
-/// name, and an unnamed one would be tagged with <c>Host=…;Username=…;Database=…</c>. Without it the session is a clone
-/// of the app's data source (<see cref="NpgsqlConnection.CloneWithAsync"/>), made once per session rather than once per
-/// tick: Npgsql re-applies the data source's password (static or from its provider) and SSL callbacks without this
-/// library holding the password, but offers no way to name the clone, so its metrics carry the connection string
-/// without the password (docs/postgres.md says so and recommends a probe connection string).
+/// <para>The session comes from a data source built once and NAMED after the resource (<c>reconciliation-probe:main-db</c>):
+/// Npgsql tags every pool metric with a data source's name, and an unnamed one is tagged with <c>Host=…;Username=…;Database=…</c>.
+/// With <see cref="PostgresReconciliationOptions.ProbeConnectionString"/> it is built from that string. Without it, it is
+/// DERIVED from the app's data source's connection string (which Npgsql gives without its password unless the app set
+/// <c>Persist Security Info</c>): that authenticates whenever the credentials do not live only inside the app's data source
+/// (a passfile, <c>PGPASSWORD</c>, trust/peer/certificate/Kerberos authentication, a persisted password).</para>
+/// <para>When the derived source cannot authenticate (Npgsql has no password for it, the server refuses it, or TLS needs the
+/// app's callbacks), the probe falls back, for the rest of its life, to a clone of the app's data source
+/// (<see cref="NpgsqlConnection.CloneWithAsync"/>): Npgsql re-applies the data source's password (static or from its provider)
+/// and SSL callbacks without this library holding the password, but offers no way to name the clone (Npgsql 10 names an
+/// unnamed data source after its connection string without the password), so that pool's metrics carry host, port, user and
+/// database. Warning 111 says so once. With <c>SSL Mode=Require</c> the probe never derives: there, SSL callbacks the app
+/// may have set (certificate pinning) are what validates the server, and a derived source would silently drop them.</para>
 /// </remarks>
 internal sealed class PostgresProbeConnector : IAsyncDisposable, IDisposable
 {
     private readonly NpgsqlDataSource _appDataSource;
-    private readonly NpgsqlDataSource? _ownDataSource;
-    private readonly string? _cloneConnectionString;
+    private readonly string _resource;
+    private readonly ILogger _logger;
+    private readonly string _cloneConnectionString;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private NpgsqlDataSource? _ownDataSource;
+    private volatile bool _derived;
     private NpgsqlConnection? _session;
     private Dictionary<string, NpgsqlBatch>? _prepared;
     private bool _disposed;
 
-    public PostgresProbeConnector(NpgsqlDataSource appDataSource, PostgresReconciliationOptions options)
+    public PostgresProbeConnector(NpgsqlDataSource appDataSource, PostgresReconciliationOptions options, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(appDataSource);
         ArgumentNullException.ThrowIfNull(options);
         _appDataSource = appDataSource;
+        _resource = options.Resource;
+        _logger = logger ?? NullLogger.Instance;
         DataSourceName = DataSourceNameOf(options);
+
+        var clone = new NpgsqlConnectionStringBuilder(appDataSource.ConnectionString);
+        Apply(clone, options);
+
+        // Unpooled: the session is held by this class, so a pool would only add a second bookkeeping layer.
+        clone.Pooling = false;
+        _cloneConnectionString = clone.ConnectionString;
+
         if (options.ProbeConnectionString is not null)
         {
-            var builder = new NpgsqlDataSourceBuilder(options.ProbeConnectionString);
-            Apply(builder.ConnectionStringBuilder, options);
-            builder.ConnectionStringBuilder.Pooling = true;
-            builder.Name = DataSourceName;
-            _ownDataSource = builder.Build();
+            _ownDataSource = Build(options.ProbeConnectionString, options, DataSourceName);
         }
-        else
+        else if (new NpgsqlConnectionStringBuilder(appDataSource.ConnectionString).SslMode is not SslMode.Require)
         {
-            var builder = new NpgsqlConnectionStringBuilder(appDataSource.ConnectionString);
-            Apply(builder, options);
-
-            // Unpooled: the session is held by this class, so a pool would only add a second bookkeeping layer.
-            builder.Pooling = false;
-            _cloneConnectionString = builder.ConnectionString;
+            _ownDataSource = Build(appDataSource.ConnectionString, options, DataSourceName);
+            _derived = true;
         }
     }
 
     /// <summary>The name of the probe's own data source (its pool metrics' <c>db.client.connection.pool.name</c>).</summary>
     public string DataSourceName { get; }
 
-    /// <summary>True when the probe's session comes from its own named data source.</summary>
-    public bool IsNamed => _ownDataSource is not null;
+    /// <summary>True while the probe's session comes from its own named data source (false once it fell back to a clone).</summary>
+    public bool IsNamed => Volatile.Read(ref _ownDataSource) is not null;
 
     internal static string DataSourceNameOf(PostgresReconciliationOptions options) => $"{options.ProbeApplicationName}:{options.Resource}";
 
@@ -138,18 +152,33 @@ internal sealed class PostgresProbeConnector : IAsyncDisposable, IDisposable
         }
 
         await DropSessionAsync().ConfigureAwait(false);
-        NpgsqlConnection connection;
-        if (_ownDataSource is not null)
+        if (_ownDataSource is { } own)
         {
-            connection = _ownDataSource.CreateConnection();
-        }
-        else
-        {
-            var template = _appDataSource.CreateConnection();
-            await using var templateScope = template.ConfigureAwait(false);
-            connection = await template.CloneWithAsync(_cloneConnectionString!, cancellationToken).ConfigureAwait(false);
+            var named = own.CreateConnection();
+            try
+            {
+                await named.OpenAsync(cancellationToken).ConfigureAwait(false);
+                _derived = false; // authenticated once: a later failure is the server's, not the derivation's
+                _session = named;
+                return named;
+            }
+            catch (Exception e) when (_derived && CannotAuthenticate(e))
+            {
+                await named.DisposeAsync().ConfigureAwait(false);
+                _logger.ProbeDataSourceUnnamed(_resource, DataSourceName);
+                _ownDataSource = null;
+                await own.DisposeAsync().ConfigureAwait(false);
+            }
+            catch
+            {
+                await named.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
         }
 
+        var template = _appDataSource.CreateConnection();
+        await using var templateScope = template.ConfigureAwait(false);
+        var connection = await template.CloneWithAsync(_cloneConnectionString, cancellationToken).ConfigureAwait(false);
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -162,6 +191,27 @@ internal sealed class PostgresProbeConnector : IAsyncDisposable, IDisposable
 
         _session = connection;
         return connection;
+    }
+
+    /// <summary>
+    /// True when a derived data source failed for want of what only the app's data source holds: no password
+    /// ("No password has been provided…"), a password the server refused (class 28), or a TLS handshake that needs the
+    /// app's callbacks. Network failures (transient: the server is down) and cancellation are not: the next use retries.
+    /// </summary>
+    internal static bool CannotAuthenticate(Exception e) => e switch
+    {
+        PostgresException p => p.SqlState.StartsWith("28", StringComparison.Ordinal),
+        NpgsqlException { IsTransient: false, InnerException: null or System.Security.Authentication.AuthenticationException } => true,
+        _ => false,
+    };
+
+    private static NpgsqlDataSource Build(string connectionString, PostgresReconciliationOptions options, string name)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        Apply(builder.ConnectionStringBuilder, options);
+        builder.ConnectionStringBuilder.Pooling = true;
+        builder.Name = name;
+        return builder.Build();
     }
 
     private async ValueTask DropSessionAsync()

@@ -45,7 +45,7 @@ internal sealed class PostgresResource : IAsyncDisposable, IDisposable
             : string.IsNullOrEmpty(appSettings.Username) ? [] : [appSettings.Username];
         Database = appSettings.Database ?? appSettings.Username;
         CheckProbeDatabase(options, Database);
-        Connector = new PostgresProbeConnector(dataSource, options);
+        Connector = new PostgresProbeConnector(dataSource, options, Logger);
     }
 
     private readonly string[] _poolNames;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 
 namespace Reconciliation.Queue;
 
@@ -5,9 +6,12 @@ namespace Reconciliation.Queue;
 /// Reads one queue in one round trip: <c>queue.depth</c>, <c>queue.oldest_pending.age</c>, <c>queue.stuck</c>,
 /// <c>queue.dead</c>. The queue's name is the resource.
 /// </summary>
-internal sealed class QueueProbe(PostgresJobQueue queue) : IProbe
+internal sealed class QueueProbe(PostgresJobQueue queue, ILogger? logger = null) : IProbe, IAsyncDisposable
 {
-    private readonly QueueProbeConnector _connector = new(queue.DataSource);
+    private readonly QueueProbeConnector _connector = new(queue.DataSource, queue.Name, logger);
+
+    /// <summary>The probe's pool (its name, and whether it is still the named one).</summary>
+    internal QueueProbeConnector Connector => _connector;
 
     private const int DepthIndex = 0;
     private const int AgeIndex = 1;
@@ -37,4 +41,7 @@ internal sealed class QueueProbe(PostgresJobQueue queue) : IProbe
         writer.Write(StuckIndex, stats.Stuck);
         writer.Write(DeadIndex, stats.Dead);
     }
+
+    /// <summary>Disposes the probe's named data source (DI disposes the probe with the container).</summary>
+    public ValueTask DisposeAsync() => _connector.DisposeAsync();
 }

@@ -1,24 +1,45 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Reconciliation.Queue.Telemetry;
 
 namespace Reconciliation.Queue;
 
 /// <summary>
-/// The queue probe's own one-connection pool, cloned from the app's data source (which re-applies its password or
-/// password provider). The probe then still answers when the app's pool is saturated — exactly when a stuck queue matters.
+/// The queue probe's own one-connection pool, so the probe still answers when the app's pool is saturated — exactly when a
+/// stuck queue matters.
 /// </summary>
-internal sealed class QueueProbeConnector
+/// <remarks>
+/// The pool is a data source NAMED after the queue (<c>reconciliation-queue-probe:orders</c>), derived from the app's data
+/// source's connection string (without its password unless the app persisted it): Npgsql tags every pool metric with a data
+/// source's name, and an unnamed one is tagged with <c>Host=…;Username=…;Database=…</c>. It authenticates whenever the
+/// credentials do not live only inside the app's data source (passfile, <c>PGPASSWORD</c>, password-less authentication,
+/// persisted password). When it cannot (or with <c>SSL Mode=Require</c>, where the app's SSL callbacks may be what validates the
+/// server), the probe clones the app's data source instead (<see cref="NpgsqlConnection.CloneWithAsync"/>, which re-applies
+/// its password or password provider) for the rest of its life; Npgsql cannot name a clone, so that pool's metrics carry host,
+/// port, user and database (never the password). Warning 323 says so once.
+/// </remarks>
+internal sealed class QueueProbeConnector : IAsyncDisposable
 {
     /// <summary>The probe's application_name: distinct from the Postgres adapter's probe, so the two never share a pool of one.</summary>
     public const string ApplicationName = "reconciliation-queue-probe";
 
     private readonly NpgsqlDataSource _appDataSource;
+    private readonly string _queue;
+    private readonly ILogger _logger;
     private readonly string _connectionString;
+    private NpgsqlDataSource? _ownDataSource;
+    private volatile bool _derived;
 
-    public QueueProbeConnector(NpgsqlDataSource appDataSource)
+    public QueueProbeConnector(NpgsqlDataSource appDataSource, string queue, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(appDataSource);
+        ArgumentNullException.ThrowIfNull(queue);
         _appDataSource = appDataSource;
-        _connectionString = new NpgsqlConnectionStringBuilder(appDataSource.ConnectionString)
+        _queue = queue;
+        _logger = logger ?? NullLogger.Instance;
+        DataSourceName = $"{ApplicationName}:{queue}";
+        var settings = new NpgsqlConnectionStringBuilder(appDataSource.ConnectionString)
         {
             ApplicationName = ApplicationName,
             Pooling = true,
@@ -27,11 +48,49 @@ internal sealed class QueueProbeConnector
             ConnectionIdleLifetime = 60, // a login per tick would cost more than the query; idle, it holds no transaction
             Multiplexing = false,
             Enlist = false,
-        }.ConnectionString;
+        };
+        _connectionString = settings.ConnectionString;
+        if (settings.SslMode is not SslMode.Require)
+        {
+            _ownDataSource = new NpgsqlDataSourceBuilder(_connectionString) { Name = DataSourceName }.Build();
+            _derived = true;
+        }
     }
 
+    /// <summary>The name of the probe's own data source (its pool metrics' <c>db.client.connection.pool.name</c>).</summary>
+    public string DataSourceName { get; }
+
+    /// <summary>True while the probe reads through its own named data source (false once it fell back to a clone).</summary>
+    public bool IsNamed => Volatile.Read(ref _ownDataSource) is not null;
+
+    /// <summary>Opens a connection on the probe's pool.</summary>
     public async ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _ownDataSource) is { } own)
+        {
+            var named = own.CreateConnection();
+            try
+            {
+                await named.OpenAsync(cancellationToken).ConfigureAwait(false);
+                _derived = false; // authenticated once: a later failure is the server's, not the derivation's
+                return named;
+            }
+            catch (Exception e) when (_derived && CannotAuthenticate(e))
+            {
+                await named.DisposeAsync().ConfigureAwait(false);
+                if (Interlocked.CompareExchange(ref _ownDataSource, null, own) == own)
+                {
+                    Log.ProbeDataSourceUnnamed(_logger, _queue, DataSourceName);
+                    await own.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+            catch
+            {
+                await named.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
         var template = _appDataSource.CreateConnection(); // not opened: takes nothing from the app's pool
         await using var templateScope = template.ConfigureAwait(false);
         var connection = await template.CloneWithAsync(_connectionString, cancellationToken).ConfigureAwait(false);
@@ -46,4 +105,18 @@ internal sealed class QueueProbeConnector
             throw;
         }
     }
+
+    public ValueTask DisposeAsync() => Interlocked.Exchange(ref _ownDataSource, null)?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    /// <summary>
+    /// True when the derived data source failed for want of what only the app's data source holds: no password, a password
+    /// the server refused (class 28), or a TLS handshake that needs the app's callbacks. Network failures (transient) and
+    /// cancellation are not: the next run retries.
+    /// </summary>
+    internal static bool CannotAuthenticate(Exception e) => e switch
+    {
+        PostgresException p => p.SqlState.StartsWith("28", StringComparison.Ordinal),
+        NpgsqlException { IsTransient: false, InnerException: null or System.Security.Authentication.AuthenticationException } => true,
+        _ => false,
+    };
 }

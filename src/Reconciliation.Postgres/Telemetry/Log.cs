@@ -35,6 +35,9 @@ internal static partial class Log
     [LoggerMessage(110, LogLevel.Warning, "PostgreSQL {Resource}: {Healer} may not signal session {Pid} (application {Application}, role {Role}): {ServerMessage}; skipped", EventName = "SessionNotPermitted")]
     public static partial void SessionNotPermitted(this ILogger logger, string resource, string healer, int pid, string application, string role, string serverMessage);
 
+    [LoggerMessage(111, LogLevel.Warning, "PostgreSQL {Resource}: the probe's data source {ProbeDataSource}, derived from the app's data source, cannot authenticate (its password lives only inside the app's data source); the probe uses a clone of the app's data source instead, whose Npgsql pool metrics are named after its connection string without the password (host, port, user, database). Set ProbeConnectionString to keep them out", EventName = "ProbeDataSourceUnnamed")]
+    public static partial void ProbeDataSourceUnnamed(this ILogger logger, string resource, string probeDataSource);
+
     [LoggerMessage(108, LogLevel.Warning, "PostgreSQL {Resource}: blocker session {Pid} (application {Application}) is idle in transaction; cancelling has no statement to stop, terminate it instead (postgres.terminate-idle-in-transaction)", EventName = "BlockerIdleInTransaction")]
     public static partial void BlockerIdleInTransaction(this ILogger logger, string resource, int pid, string application);
 }

@@ -168,7 +168,7 @@ public static class QueueReconciliationBuilderExtensions
         services.AddKeyedSingleton(name, (sp, _) => CreateQueue(sp, name));
         services.AddKeyedSingleton<IJobQueue>(name, (sp, _) => sp.GetRequiredKeyedService<PostgresJobQueue>(name));
 
-        builder.AddProbe(sp => new QueueProbe(GetQueue(sp, name)));
+        builder.AddProbe(sp => new QueueProbe(GetQueue(sp, name), Loggers(sp).CreateLogger<QueueProbe>()));
         builder.AddHealer(sp => new RequeueStuckHealer(GetQueue(sp, name), Loggers(sp).CreateLogger<RequeueStuckHealer>()));
         builder.AddHealer(sp => new DeadLetterHealer(GetQueue(sp, name), Loggers(sp).CreateLogger<DeadLetterHealer>()));
         services.AddSingleton<IHostedService>(sp => new QueueRescueService(GetQueue(sp, name),

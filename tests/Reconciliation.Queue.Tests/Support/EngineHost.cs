@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 
@@ -17,7 +18,7 @@ internal sealed class EngineHost : IAsyncDisposable
     public EngineHost(NpgsqlDataSource dataSource, string queue, Action<PostgresQueueOptions>? configureQueue = null)
     {
         var services = new ServiceCollection();
-        services.AddLogging();
+        services.AddFakeLogging(o => o.CollectRecordsForDisabledLogLevels = false);
         services.AddSingleton<TimeProvider>(Time);
         services.AddStateReconciliation(o =>
             {
@@ -51,6 +52,9 @@ internal sealed class EngineHost : IAsyncDisposable
     }
 
     public FakeTimeProvider Time { get; } = new();
+
+    /// <summary>The container (the probe, its connector, the collected logs).</summary>
+    public IServiceProvider Services => _provider;
 
     public IReconciler Reconciler { get; }
 
