@@ -1,3 +1,5 @@
+using System.Threading.Tasks.Sources;
+
 namespace Reconciliation;
 
 /// <summary>
@@ -5,53 +7,131 @@ namespace Reconciliation;
 /// synchronously before its first await costs only its own reading), and commits a probe's readings only when it
 /// finished in time. A probe that hung past its timeout is not started again while it still runs.
 /// </summary>
-internal sealed class ProbeRunner
+/// <remarks>
+/// Each probe slot has one <see cref="ProbeRun"/>, a work item reused every tick, and the runner is itself the awaited
+/// source of the tick's result (ticks never overlap), so a healthy tick allocates nothing here. The tick's thread waits
+/// a few spins for the probes before it yields: a probe that completes at once (in memory, or from a cache) is then
+/// read without the tick going asynchronous; anything slower is awaited as usual.
+/// </remarks>
+internal sealed class ProbeRunner : IValueTaskSource<IReadOnlyList<ProbeFailure>>
 {
+    // About ten microseconds of spinning (SpinWait's own growth, no sleeping) before the tick yields.
+    private const int SpinsBeforeYielding = 12;
+
     private readonly SignalTable _table;
     private readonly TimeProvider _time;
     private readonly ReconciliationDiagnostics _diagnostics;
-    private readonly Task<string?>[] _runs;
+    private readonly ProbeRun[] _runs;
     private readonly CancellationTokenSource?[] _timeouts;
+    private ManualResetValueTaskSourceCore<IReadOnlyList<ProbeFailure>> _core;
+    private CancellationToken _cancellationToken;
+
+    // Runs not yet settled, plus one held by RunAsync itself until it has decided between returning and yielding.
+    private int _unsettled;
 
     public ProbeRunner(SignalTable table, TimeProvider time, ReconciliationDiagnostics diagnostics)
     {
         _table = table;
         _time = time;
         _diagnostics = diagnostics;
-        _runs = new Task<string?>[table.Probes.Length];
+        _runs = new ProbeRun[table.Probes.Length];
+        for (var i = 0; i < _runs.Length; i++)
+        {
+            _runs[i] = new ProbeRun(table.Probes[i], this, time);
+        }
+
         _timeouts = new CancellationTokenSource?[table.Probes.Length];
+        _core.RunContinuationsAsynchronously = true; // never run the rest of a tick on a timer's or a probe's thread
     }
 
-    public async Task<IReadOnlyList<ProbeFailure>> RunAsync(TimeSpan timeout, TickScope scope, CancellationToken cancellationToken)
+    /// <summary>Runs the tick's probes; completes when each has settled (ended, timed out, or been cancelled).</summary>
+    public ValueTask<IReadOnlyList<ProbeFailure>> RunAsync(TimeSpan timeout, TickScope scope, CancellationToken cancellationToken)
     {
-        var probes = _table.Probes;
         var values = _table.Values;
         for (var i = _table.FirstFailedSlot; i < values.Length; i++)
         {
             values[i] = 0;
         }
 
+        _core.Reset();
+        _cancellationToken = cancellationToken;
         var runs = _runs;
-        for (var i = 0; i < probes.Length; i++)
+        Volatile.Write(ref _unsettled, runs.Length + 1);
+        for (var i = 0; i < runs.Length; i++)
         {
-            runs[i] = RunProbeAsync(probes[i], ArmTimeout(i, timeout), timeout, scope, cancellationToken);
+            var run = runs[i];
+            if (run.IsBusy)
+            {
+                // A probe that hung past its timeout is not started twice: it may hold the only connection it has.
+                run.SkipHung();
+                Settled(run, TimeSpan.Zero);
+                continue;
+            }
+
+            run.Start(ArmTimeout(i, timeout), timeout, scope, cancellationToken);
         }
 
-        if (runs.Length == 1)
+        var spinner = default(SpinWait);
+        while (Volatile.Read(ref _unsettled) > 1 && spinner.Count < SpinsBeforeYielding)
         {
-            await runs[0].ConfigureAwait(false); // no WhenAll promise for the common one-probe host
-        }
-        else
-        {
-            await Task.WhenAll(runs).ConfigureAwait(false);
+            spinner.SpinOnce(sleep1Threshold: -1);
         }
 
+        if (Interlocked.Decrement(ref _unsettled) == 0)
+        {
+            return new ValueTask<IReadOnlyList<ProbeFailure>>(Collect());
+        }
+
+        return new ValueTask<IReadOnlyList<ProbeFailure>>(this, _core.Version);
+    }
+
+    /// <summary>One run settled (called once per run per tick); the last one completes the tick's wait.</summary>
+    internal void Settled(ProbeRun run, TimeSpan elapsed)
+    {
+        _diagnostics.Metrics.RecordProbe(run.Slot.Probe.Resource, run.Slot.TypeName, elapsed, run.Failure is not null);
+        if (Interlocked.Decrement(ref _unsettled) != 0)
+        {
+            return;
+        }
+
+        // RunAsync yielded: complete the awaited source.
+        try
+        {
+            _core.SetResult(Collect());
+        }
+        catch (Exception e)
+        {
+            _core.SetException(e);
+        }
+    }
+
+    IReadOnlyList<ProbeFailure> IValueTaskSource<IReadOnlyList<ProbeFailure>>.GetResult(short token) => _core.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<IReadOnlyList<ProbeFailure>>.GetStatus(short token) => _core.GetStatus(token);
+
+    void IValueTaskSource<IReadOnlyList<ProbeFailure>>.OnCompleted(Action<object?> continuation, object? state, short token,
+        ValueTaskSourceOnCompletedFlags flags) => _core.OnCompleted(continuation, state, token, flags);
+
+    /// <summary>Every run has settled: the failures of the tick. A run cut short by the caller's cancellation throws it.</summary>
+    private IReadOnlyList<ProbeFailure> Collect()
+    {
+        if (_cancellationToken.IsCancellationRequested)
+        {
+            foreach (var run in _runs)
+            {
+                if (run.Cancelled)
+                {
+                    throw new OperationCanceledException(_cancellationToken);
+                }
+            }
+        }
+
+        var values = _table.Values;
         List<ProbeFailure>? failures = null;
-        for (var i = 0; i < probes.Length; i++)
+        foreach (var run in _runs)
         {
-            var slot = probes[i];
-            var reason = runs[i].Result;
-            runs[i] = null!;
+            var slot = run.Slot;
+            var reason = run.Failure;
             if (reason is null)
             {
                 if (slot.WasFailing)
@@ -73,7 +153,7 @@ internal sealed class ProbeRunner
             }
         }
 
-        return failures ?? (IReadOnlyList<ProbeFailure>)[];
+        return failures is null ? Array.Empty<ProbeFailure>() : failures;
     }
 
     /// <summary>
@@ -90,60 +170,5 @@ internal sealed class ProbeRunner
 
         source.CancelAfter(timeout);
         return source;
-    }
-
-    /// <summary>Runs one probe under its timeout. Returns null on success, or the scrubbed reason it failed.</summary>
-    private async Task<string?> RunProbeAsync(ProbeSlot slot, CancellationTokenSource timeoutSource, TimeSpan timeout, TickScope scope, CancellationToken cancellationToken)
-    {
-        var started = _time.GetTimestamp();
-        if (slot.Running is { IsCompleted: false })
-        {
-            // A probe that hung past its timeout is not started twice: it may hold the only connection it has.
-            slot.ClearValues();
-            _diagnostics.Metrics.RecordProbe(slot.Probe.Resource, slot.TypeName, TimeSpan.Zero, failed: true);
-            return "still running since an earlier tick (hung); not started again";
-        }
-
-
-        // The timeout timer exists before the probe is called, and the wait below ends when it fires even if the
-        // probe ignores its token or blocks its thread. (A timer created after the call could miss a clock that moved.)
-        // A caller token that can never cancel (the loop's own, until shutdown, can) needs no linked source.
-        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token) : null;
-        var token = linked?.Token ?? timeoutSource.Token;
-        // The same entry the allocation test measures: reset the writer, give it the tick's scope, call the probe.
-        var run = Task.Run(() => slot.Start(scope, token).AsTask(), CancellationToken.None);
-        slot.Running = run;
-        string? failure = null;
-        try
-        {
-            await run.WaitAsync(token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            failure = timeoutSource.IsCancellationRequested ? $"timed out after {timeout}" : "cancelled";
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            failure = SecretScrubber.Describe(e);
-        }
-
-        if (failure is null)
-        {
-            slot.Commit();
-        }
-        else
-        {
-            // Whatever the probe wrote before failing is not a reading. If it is still running, its writer is closed
-            // and never read again, so a late write cannot land in this tick or a later one.
-            slot.ClearValues();
-            if (!run.IsCompleted)
-            {
-                slot.AbandonWriter();
-                OutboundCall.Observe(run);
-            }
-        }
-
-        _diagnostics.Metrics.RecordProbe(slot.Probe.Resource, slot.TypeName, _time.GetElapsedTime(started), failure is not null);
-        return failure;
     }
 }

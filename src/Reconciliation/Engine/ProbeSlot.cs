@@ -29,9 +29,6 @@ internal sealed class ProbeSlot
 
     public SignalWriter Writer { get; private set; }
 
-    /// <summary>The probe's last run, kept so a hung probe is never started twice.</summary>
-    public Task? Running { get; set; }
-
     public bool WasFailing { get; set; }
 
     /// <summary>After a timeout: the old writer is abandoned (its buffer is never copied again), so a late write cannot reach a later tick.</summary>
