@@ -75,6 +75,9 @@ public sealed class ReconciliationOptions
     /// <summary>Heal policies by healer name.</summary>
     public IDictionary<string, HealPolicyOptions> Healers { get; } = new Dictionary<string, HealPolicyOptions>(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Liveness and readiness without an HTTP server: a heartbeat file and TCP probe ports (all off by default).</summary>
+    public HeartbeatOptions Heartbeat { get; set; } = new();
+
     /// <summary>The configuration path the options were bound from, for error messages that name the full key.</summary>
     internal string ConfigurationPath { get; set; } = SectionName;
 

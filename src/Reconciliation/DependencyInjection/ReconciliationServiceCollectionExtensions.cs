@@ -62,6 +62,8 @@ public static class ReconciliationServiceCollectionExtensions
         services.TryAddSingleton<IReconciler>(static sp => sp.GetRequiredService<ReconciliationEngine>());
         services.TryAddSingleton<IReconciliationState>(static sp => sp.GetRequiredService<ReconciliationEngine>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ReconciliationLoop>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ReconciliationHeartbeat>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReconciliationOptions>, HeartbeatOptionsValidator>());
         services.TryAddSingleton(static sp => new ReconciliationStatusProvider(sp.GetRequiredService<IReconciliationState>(), sp.GetRequiredService<CatchingUpHealJournal>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProbe, ProcessProbe>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealer, AppRestartHealer>(

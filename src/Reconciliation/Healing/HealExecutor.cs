@@ -65,7 +65,9 @@ internal sealed class HealExecutor : IAsyncDisposable
             Interlocked.Increment(ref _unrecordedAttempts);
         }
 
-        execution.Completion = Track(Task.Run(() => RunAsync(execution), CancellationToken.None));
+        // Called inside the tick's span: the heal's span links to it (see ActAsync).
+        var chosenBy = Activity.Current?.Context ?? default;
+        execution.Completion = Track(Task.Run(() => RunAsync(execution, chosenBy), CancellationToken.None));
         return execution;
     }
 
@@ -164,7 +166,7 @@ internal sealed class HealExecutor : IAsyncDisposable
         await StopAsync(timeout.Token).ConfigureAwait(false);
     }
 
-    private async Task RunAsync(HealExecution execution)
+    private async Task RunAsync(HealExecution execution, ActivityContext chosenBy)
     {
         var started = _time.GetTimestamp();
         HealOutcome outcome;
@@ -176,7 +178,7 @@ internal sealed class HealExecutor : IAsyncDisposable
                 execution.Context.Services = s.ServiceProvider;
             }
 
-            outcome = execution.Policy.DryRun ? await PlanAsync(execution).ConfigureAwait(false) : await ActAsync(execution).ConfigureAwait(false);
+            outcome = execution.Policy.DryRun ? await PlanAsync(execution).ConfigureAwait(false) : await ActAsync(execution, chosenBy).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -223,7 +225,7 @@ internal sealed class HealExecutor : IAsyncDisposable
         }
     }
 
-    private async Task<HealOutcome> ActAsync(HealExecution execution)
+    private async Task<HealOutcome> ActAsync(HealExecution execution, ActivityContext chosenBy)
     {
         var healer = execution.Healer;
         var policy = execution.Policy;
@@ -259,7 +261,11 @@ internal sealed class HealExecutor : IAsyncDisposable
         }
 
         _diagnostics.HealStarted(execution);
-        using var activity = ReconciliationActivitySource.Instance.StartActivity("reconciliation.heal");
+        // A heal outlives the tick that chose it, so its span is not the tick's child but a root of its own with a link to
+        // that tick (as a consumer's span links to its producer's): the tick's trace stays short and the heal's stays whole.
+        Activity.Current = null;
+        using var activity = ReconciliationActivitySource.Instance.StartActivity("reconciliation.heal", ActivityKind.Internal,
+            parentContext: default, links: chosenBy == default ? null : [new ActivityLink(chosenBy)]);
         activity?.SetTag("reconciliation.healer", healer.Name);
         activity?.SetTag("reconciliation.resource", execution.Resource);
         activity?.SetTag("reconciliation.rule", execution.Context.Rule);

@@ -22,23 +22,22 @@ internal sealed class ReconciliationHealthCheck : IHealthCheck
     }
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(Check(context.Registration.Name, context.Registration.FailureStatus));
+        Task.FromResult(Evaluate(_state, _options.Get(context.Registration.Name), context.Registration.FailureStatus, _time.GetUtcNow()));
 
-    private HealthCheckResult Check(string registration, HealthStatus failureStatus)
+    /// <summary>The check's verdict from the engine's state at <paramref name="now"/> (shared with the heartbeat and TCP probes).</summary>
+    internal static HealthCheckResult Evaluate(IReconciliationState state, ReconciliationHealthCheckOptions options, HealthStatus failureStatus, DateTimeOffset now)
     {
-        var options = _options.Get(registration);
-        var current = _state.CurrentOptions;
+        var current = state.CurrentOptions;
         if (!current.Enabled)
         {
             // Switched off on purpose: not a stuck loop, and nothing to report.
             return HealthCheckResult.Healthy("Reconciliation is disabled (Enabled = false): nothing is measured or healed.");
         }
 
-        var now = _time.GetUtcNow();
         var staleAfter = current.Interval * options.StaleAfterIntervals;
-        var report = _state.LatestReport;
-        var lastProgress = _state.LastTickCompletedAt ?? _state.StartedAt;
-        var runningSince = _state.TickRunningSince;
+        var report = state.LatestReport;
+        var lastProgress = state.LastTickCompletedAt ?? state.StartedAt;
+        var runningSince = state.TickRunningSince;
         if (now - lastProgress > staleAfter && (runningSince is null || now - runningSince.Value > staleAfter))
         {
             return new HealthCheckResult(failureStatus, report is null
@@ -75,7 +74,7 @@ internal sealed class ReconciliationHealthCheck : IHealthCheck
             }
 
             // Names, numbers and the engine's own words only: never a connection string.
-            data[$"{violation.Rule}/{violation.Resource}"] = new Dictionary<string, object>(StringComparer.Ordinal)
+            data[$"{violation.Rule}/{violation.Resource}"] = new ViolationHealthData
             {
                 ["signal"] = violation.Signal,
                 ["observed"] = violation.Observed,
@@ -105,4 +104,19 @@ internal sealed class ReconciliationHealthCheck : IHealthCheck
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0", CultureInfo.InvariantCulture);
 
     private static string Format(double value) => value.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// One violation in a health check's data: a dictionary for writers that serialize it (and for code that reads it), with
+/// a <see cref="ToString"/> that prints the values for writers that only call <c>ToString()</c> on a data value (which
+/// would otherwise print a type name).
+/// </summary>
+internal sealed class ViolationHealthData : Dictionary<string, object>
+{
+    public ViolationHealthData()
+        : base(StringComparer.Ordinal)
+    {
+    }
+
+    public override string ToString() => string.Join(", ", this.Select(static p => p.Key + "=" + Convert.ToString(p.Value, CultureInfo.InvariantCulture)));
 }

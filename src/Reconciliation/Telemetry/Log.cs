@@ -76,4 +76,19 @@ internal static partial class Log
 
     [LoggerMessage(25, LogLevel.Information, "Resumed {Open} open violations and {Pending} breaching rules saved by replica {Replica} before its restart", EventName = "RuleStateResumed")]
     public static partial void RuleStateResumed(this ILogger logger, int open, int pending, string replica);
+
+    [LoggerMessage(60, LogLevel.Warning, "Heartbeat file {Path} could not be written: {Reason}; an exec probe reading its age will fail", EventName = "HeartbeatFileFailed")]
+    public static partial void HeartbeatFileFailed(this ILogger logger, string path, string reason);
+
+    [LoggerMessage(61, LogLevel.Information, "Heartbeat file {Path} is written again", EventName = "HeartbeatFileRecovered")]
+    public static partial void HeartbeatFileRecovered(this ILogger logger, string path);
+
+    [LoggerMessage(62, LogLevel.Information, "The {Probe} port {Port} accepts connections", EventName = "ProbePortOpened")]
+    public static partial void ProbePortOpened(this ILogger logger, string probe, int port);
+
+    [LoggerMessage(63, LogLevel.Warning, "The {Probe} port {Port} is closed: the process is not {Probe} now", EventName = "ProbePortClosed")]
+    public static partial void ProbePortClosed(this ILogger logger, string probe, int port);
+
+    [LoggerMessage(64, LogLevel.Warning, "The {Probe} port {Port} could not be opened: {Reason}", EventName = "ProbePortFailed")]
+    public static partial void ProbePortFailed(this ILogger logger, string probe, int port, string reason);
 }

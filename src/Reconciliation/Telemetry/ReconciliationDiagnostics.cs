@@ -74,7 +74,8 @@ internal sealed class ReconciliationDiagnostics
 
     /// <summary>
     /// The healer returned (or timed out, threw, was cancelled, or only planned). A "healed" answer is not counted here:
-    /// a carried-out heal is counted once, by its verdict. A dry-run plan is not a heal and is not counted at all.
+    /// a carried-out heal is counted once, by its verdict. A dry-run plan is not a heal: it is counted apart, in
+    /// <c>reconciliation.heal.plans</c>, never in <c>reconciliation.heals</c>.
     /// </summary>
     public void HealReturned(HealExecution execution)
     {
@@ -95,6 +96,7 @@ internal sealed class ReconciliationDiagnostics
                 Publish(HealEvent(ReconciliationEventKind.HealSkipped, execution, at) with { Reason = outcome.Reason });
                 break;
             case HealOutcomeKind.DryRun:
+                _metrics.RecordPlan(healer);
                 _logger.HealDryRun(outcome.Reason ?? string.Empty, context.Rule, healer, context.Attempt);
                 Publish(HealEvent(ReconciliationEventKind.HealSkipped, execution, at) with { Reason = "dry run: would " + outcome.Reason });
                 break;
@@ -120,6 +122,7 @@ internal sealed class ReconciliationDiagnostics
     public void HealingPaused(int count, TimeSpan window, DateTimeOffset until, DateTimeOffset now)
     {
         _logger.HealingPaused(count, window, until);
+        _metrics.HealingPaused(until);
         Publish(new ReconciliationEvent
         {
             Kind = ReconciliationEventKind.HealingPaused,
@@ -128,7 +131,11 @@ internal sealed class ReconciliationDiagnostics
         });
     }
 
-    public void HealingResumed() => _logger.HealingResumed();
+    public void HealingResumed()
+    {
+        _logger.HealingResumed();
+        _metrics.HealingResumed();
+    }
 
     public void ProbeFailed(ProbeSlot slot, string reason)
     {

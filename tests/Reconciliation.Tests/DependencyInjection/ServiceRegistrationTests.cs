@@ -34,7 +34,9 @@ public sealed class ServiceRegistrationTests
         var engine = provider.GetRequiredService<ReconciliationEngine>();
 
         Assert.Same(engine, provider.GetRequiredService<IReconciler>());
-        Assert.Single(provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>());
+        // Each hosted service once: the loop, and the heartbeat (idle unless Reconciliation:Heartbeat is configured).
+        Assert.Equal(["ReconciliationHeartbeat", "ReconciliationLoop"],
+            provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>().Select(s => s.GetType().Name).Order(StringComparer.Ordinal));
         Assert.Single(engine.Table.Probes); // the built-in process probe, once
         Assert.Equal((TimeSpan.Zero, TimeSpan.FromSeconds(5)), (engine.CurrentOptions.WarmUp, engine.CurrentOptions.Interval));
     }

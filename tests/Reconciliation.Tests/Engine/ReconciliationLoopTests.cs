@@ -44,7 +44,7 @@ public sealed class ReconciliationLoopTests
         var time = new FakeTimeProvider(Start);
         var probe = new TestProbe("db", "test.usage") { Gate = new TaskCompletionSource(), HonourToken = true };
         using var host = BuildHost(time, b => b.AddProbe(_ => probe), probeTimeout: TimeSpan.FromMinutes(5));
-        var loop = host.Services.GetServices<IHostedService>().OfType<BackgroundService>().Single();
+        var loop = host.Services.GetServices<IHostedService>().OfType<ReconciliationLoop>().Single();
 
         await host.StartAsync(TestContext.Current.CancellationToken);
         await probe.Entered.Task.WaitAsync(Wait, TestContext.Current.CancellationToken); // a tick is inside the probe
@@ -67,7 +67,7 @@ public sealed class ReconciliationLoopTests
             .AddHealer(_ => new TestHealer("fix"))
             .AddRule("r", r => { r.Signal = "test.usage"; r.Above = 0.8; r.Heal.Add("fix"); }),
             services => services.AddSingleton<IHealJournal>(journal)); // registered first: the in-memory default is TryAdd
-        var loop = host.Services.GetServices<IHostedService>().OfType<BackgroundService>().Single();
+        var loop = host.Services.GetServices<IHostedService>().OfType<ReconciliationLoop>().Single();
         var logs = host.Services.GetFakeLogCollector();
 
         await host.StartAsync(TestContext.Current.CancellationToken);
@@ -95,7 +95,7 @@ public sealed class ReconciliationLoopTests
         using var host = BuildHost(time, b => b.AddProbe(_ => probe), configure: o => o.Enabled = false);
 
         await host.StartAsync(TestContext.Current.CancellationToken);
-        var loop = host.Services.GetServices<IHostedService>().OfType<BackgroundService>().Single();
+        var loop = host.Services.GetServices<IHostedService>().OfType<ReconciliationLoop>().Single();
         for (var i = 0; i < 3; i++)
         {
             time.Advance(TimeSpan.FromSeconds(10));

@@ -25,7 +25,7 @@ public sealed class ReconciliationHealthCheckTests
         await harness.NextTickAsync();
         var degraded = (await harness.CheckHealthAsync()).Entries["reconciliation"];
         Assert.Equal(HealthStatus.Degraded, degraded.Status);
-        var slowData = Assert.IsType<Dictionary<string, object>>(degraded.Data["slow/db"]);
+        var slowData = Assert.IsAssignableFrom<IReadOnlyDictionary<string, object>>(degraded.Data["slow/db"]);
         Assert.Equal(("Degraded", "Open", 0.9), ((string)slowData["severity"], (string)slowData["state"], (double)slowData["observed"]));
 
         probe.Set(Down, 0.9);

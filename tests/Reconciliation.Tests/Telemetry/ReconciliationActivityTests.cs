@@ -34,4 +34,35 @@ public sealed class ReconciliationActivityTests
         Assert.Equal("db", heal.GetTagItem("reconciliation.resource"));
         Assert.Contains(spans, a => a.OperationName == "reconciliation.tick" && a.GetTagItem("reconciliation.tick") is long t && t == report.Tick);
     }
+
+    [Fact]
+    public async Task A_heal_is_a_span_of_its_own_linked_to_the_tick_that_chose_it()
+    {
+        var healerName = "fix-" + Guid.NewGuid().ToString("N");
+        var spans = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == ReconciliationTelemetry.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var probe = new TestProbe("db", "test.usage");
+        var healer = new TestHealer(healerName);
+        await using var harness = Build(probe, [healer], r => r.Heal.Add(healerName));
+        probe.Set(0.9);
+
+        await harness.TickAsync();
+        var chooser = await harness.NextTickAsync();
+        Assert.Single(chooser.Heals);
+
+        var heal = Assert.Single(spans, a => a.OperationName == "reconciliation.heal" && (string?)a.GetTagItem("reconciliation.healer") == healerName);
+        var tick = Assert.Single(spans, a => a.OperationName == "reconciliation.tick" && a.GetTagItem("reconciliation.tick") is long t && t == chooser.Tick);
+        // Not the tick's child (a heal outlives its tick) ...
+        Assert.Equal(default, heal.ParentSpanId);
+        Assert.NotEqual(tick.TraceId, heal.TraceId);
+        // ... but linked to it.
+        var link = Assert.Single(heal.Links);
+        Assert.Equal((tick.TraceId, tick.SpanId), (link.Context.TraceId, link.Context.SpanId));
+    }
 }

@@ -77,6 +77,50 @@ public sealed class ReconciliationMetricsTests
         Assert.DoesNotContain(signals.GetMeasurementSnapshot(), m => (string?)m.Tags["signal"] == Signal);
     }
 
+    [Fact]
+    public async Task Healing_paused_is_1_while_the_heal_budget_has_paused_healing_and_0_otherwise()
+    {
+        var probes = new[] { new TestProbe("a", Signal), new TestProbe("b", Signal) };
+        var healer = new TestHealer("fix") { Outcome = _ => HealOutcome.Failed("no luck") };
+        await using var harness = EngineHarness.Create(o =>
+        {
+            o.HealBudget.MaxHeals = 1;
+            o.HealBudget.Window = TimeSpan.FromMinutes(10);
+            o.HealBudget.Pause = TimeSpan.FromMinutes(5);
+        }, b =>
+        {
+            foreach (var probe in probes)
+            {
+                b.AddProbe(_ => probe);
+            }
+
+            b.AddHealer(_ => healer).AddRule("r", r => { r.Signal = Signal; r.Above = 0.8; r.Heal.Add("fix"); });
+        });
+        using var paused = Collector<int>(harness, "reconciliation.healing.paused");
+
+        await harness.TickAsync();
+        Assert.Equal(0, Read(paused));
+        foreach (var probe in probes)
+        {
+            probe.Set(0.9);
+        }
+
+        await harness.NextTickAsync();
+        var report = await harness.NextTickAsync(); // two heals due, the budget allows one: paused
+
+        Assert.NotNull(report.HealingPausedUntil);
+        Assert.Equal(1, Read(paused));
+        harness.Time.Advance(report.HealingPausedUntil!.Value - harness.Time.GetUtcNow());
+        Assert.Equal(0, Read(paused)); // the pause has run out, whether or not a heal was due since
+    }
+
+    private static int Read(MetricCollector<int> collector)
+    {
+        collector.Clear();
+        collector.RecordObservableInstruments();
+        return Assert.Single(collector.GetMeasurementSnapshot()).Value;
+    }
+
     private static MetricCollector<T> Collector<T>(EngineHarness harness, string instrument)
         where T : struct =>
         new(harness.Provider.GetRequiredService<IMeterFactory>(), ReconciliationTelemetry.MeterName, instrument);
