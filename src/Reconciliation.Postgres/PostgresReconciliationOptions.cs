@@ -13,7 +13,10 @@ public sealed class PostgresReconciliationOptions
     /// <summary>The probe's own <c>application_name</c>: <c>reconciliation-probe</c>.</summary>
     public const string DefaultProbeApplicationName = "reconciliation-probe";
 
-    /// <summary>Default of <see cref="TerminateIdleInTransactionAfter"/>: one minute.</summary>
+    /// <summary>
+    /// The threshold of <c>postgres.terminate-idle-in-transaction</c> when <see cref="TerminateIdleInTransactionAfter"/> is
+    /// unset and the calling rule does not watch <c>postgres.idle_in_transaction.max_age</c>: one minute.
+    /// </summary>
     public static readonly TimeSpan DefaultTerminateIdleInTransactionAfter = TimeSpan.FromMinutes(1);
 
     /// <summary>Default of <see cref="CancelBlockersAfter"/>: 30 seconds.</summary>
@@ -89,9 +92,13 @@ public sealed class PostgresReconciliationOptions
 
     /// <summary>
     /// <c>postgres.terminate-idle-in-transaction</c> terminates sessions idle in a transaction for longer than this
-    /// (server clock: <c>now() - state_change</c>). Default one minute.
+    /// (server clock: <c>now() - state_change</c>). Unset (the default): the <c>Above</c> of the rule that calls the healer,
+    /// when that rule watches <c>postgres.idle_in_transaction.max_age</c>, so a rule at 30 s terminates the sessions that
+    /// opened it; called by any other rule, <see cref="DefaultTerminateIdleInTransactionAfter"/> (one minute). Set, it
+    /// applies to every rule, and a rule on <c>postgres.idle_in_transaction.max_age</c> whose <c>Above</c> differs is
+    /// logged as a warning at start (the healer would skip, or act on younger sessions than the rule names).
     /// </summary>
-    public TimeSpan TerminateIdleInTransactionAfter { get; set; } = DefaultTerminateIdleInTransactionAfter;
+    public TimeSpan? TerminateIdleInTransactionAfter { get; set; }
 
     /// <summary>
     /// <c>postgres.cancel-blockers</c> cancels sessions that block a statement that has waited on a lock longer than this

@@ -66,7 +66,10 @@ internal sealed class PostgresReconciliationOptionsValidator : IValidateOptions<
         }
 
         CheckPositive(errors, $"{key}:ProbeConnectionIdleLifetime", options.ProbeConnectionIdleLifetime);
-        CheckPositive(errors, $"{key}:TerminateIdleInTransactionAfter", options.TerminateIdleInTransactionAfter);
+        if (options.TerminateIdleInTransactionAfter is { } terminateAfter)
+        {
+            CheckPositive(errors, $"{key}:TerminateIdleInTransactionAfter", terminateAfter);
+        }
         CheckPositive(errors, $"{key}:CancelBlockersAfter", options.CancelBlockersAfter);
 
         if (options.Replicas < 1)

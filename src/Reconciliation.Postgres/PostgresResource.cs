@@ -28,6 +28,7 @@ internal sealed class PostgresResource : IAsyncDisposable, IDisposable
 
         var appSettings = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
         AppMaxPoolSize = appSettings.MaxPoolSize;
+        AppMaxPoolSizeIsDeclared = DeclaresMaxPoolSize(dataSource.ConnectionString);
         PoolName = options.PoolName ?? DefaultPoolName(dataSource, appSettings);
         // Without an explicit PoolName, also accept a builder Name equal to the resource name: the common way to name a
         // data source ("main-db" for resource "main-db") then works without repeating it.
@@ -62,6 +63,12 @@ internal sealed class PostgresResource : IAsyncDisposable, IDisposable
 
     /// <summary>The app pool's Max Pool Size, for the connection budget.</summary>
     public int AppMaxPoolSize { get; }
+
+    /// <summary>
+    /// True when the app's connection string sets Max Pool Size; false when the pool runs at Npgsql's default (100), a size
+    /// nobody chose, so an over-budget reading is reported as information rather than a warning (see the server probe).
+    /// </summary>
+    public bool AppMaxPoolSizeIsDeclared { get; }
 
     /// <summary>The value of Npgsql's <c>db.client.connection.pool.name</c> tag for the app's pool.</summary>
     public string PoolName { get; }
@@ -132,6 +139,22 @@ internal sealed class PostgresResource : IAsyncDisposable, IDisposable
             throw new InvalidOperationException(
                 $"{PostgresReconciliationOptionsValidator.SectionPrefix}:{options.Resource}:ProbeConnectionString connects to the database '{probeDatabase}' but the data source uses '{appDatabase}': the probe and the session healers must watch the app's own database.");
         }
+    }
+
+    /// <summary>Whether a connection string names Max Pool Size under any of Npgsql's spellings (the typed builder always answers a value).</summary>
+    internal static bool DeclaresMaxPoolSize(string connectionString)
+    {
+        var keys = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        foreach (string key in keys.Keys)
+        {
+            var bare = key.Replace(" ", string.Empty, StringComparison.Ordinal);
+            if (bare.Equals("MaxPoolSize", StringComparison.OrdinalIgnoreCase) || bare.Equals("MaximumPoolSize", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

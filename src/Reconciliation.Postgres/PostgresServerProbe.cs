@@ -1,3 +1,4 @@
+using System.Globalization;
 using Reconciliation.Postgres.Telemetry;
 
 namespace Reconciliation.Postgres;
@@ -55,15 +56,31 @@ internal sealed class PostgresServerProbe : IProbe
         }
 
         _lastCapacity = capacity;
-        if (capacity.IsOverBudget)
+        if (capacity.IsOverBudget && !_resource.AppMaxPoolSizeIsDeclared && capacity.Replicas == PostgresReconciliationOptions.DefaultReplicas && capacity.OtherClients == 0)
+        {
+            // Nothing was declared: Npgsql's default pool (100) on PostgreSQL's default server (100 - 3 reserved) is over
+            // budget by construction, which would make every default app start with a warning about a size nobody chose.
+            _resource.Logger.CapacityNotDeclared(_resource.Name, capacity.MaxPoolSize, capacity.AvailableConnections, Advice(capacity));
+        }
+        else if (capacity.IsOverBudget)
         {
             _resource.Logger.CapacityOverBudget(_resource.Name, capacity.Budget, capacity.AvailableConnections, capacity.MaxPoolSize,
-                capacity.Replicas, capacity.ProbeConnectionsPerReplica * capacity.Replicas, capacity.OtherClients);
+                capacity.Replicas, capacity.ProbeConnectionsPerReplica * capacity.Replicas, capacity.OtherClients, Advice(capacity));
         }
         else
         {
             _resource.Logger.CapacityWithinBudget(_resource.Name, capacity.Budget, capacity.AvailableConnections, capacity.MaxPoolSize,
                 capacity.Replicas, capacity.ProbeConnectionsPerReplica * capacity.Replicas, capacity.OtherClients);
         }
+    }
+
+    /// <summary>What to change so the budget fits: a Max Pool Size that fits, or the max_connections the budget needs.</summary>
+    internal static string Advice(PostgresCapacityReport capacity)
+    {
+        var fitting = ((long)capacity.AvailableConnections - capacity.OtherClients) / capacity.Replicas - capacity.ProbeConnectionsPerReplica;
+        var needed = capacity.Budget + capacity.ReservedConnections;
+        return fitting >= 1
+            ? string.Create(CultureInfo.InvariantCulture, $"set Max Pool Size={fitting} (or less) in the app's connection string, or raise the server's max_connections to at least {needed}")
+            : string.Create(CultureInfo.InvariantCulture, $"no Max Pool Size fits {capacity.Replicas} replica(s) and {capacity.OtherClients} other clients: raise the server's max_connections to at least {needed}, or lower Replicas or OtherClients");
     }
 }

@@ -9,7 +9,8 @@ namespace Reconciliation.Postgres;
 /// <summary>
 /// <c>postgres.terminate-idle-in-transaction</c> (destructive, opt-in: it rolls the sessions' transactions back):
 /// <c>pg_terminate_backend</c> on sessions idle in a transaction for longer than
-/// <see cref="PostgresReconciliationOptions.TerminateIdleInTransactionAfter"/>, and only those in its scope: client
+/// <see cref="PostgresReconciliationOptions.TerminateIdleInTransactionAfter"/> (unset: the <c>Above</c> of the calling rule
+/// on <c>postgres.idle_in_transaction.max_age</c>, see <see cref="ThresholdFor"/>), and only those in its scope: client
 /// backends (never autovacuum, walsenders, background workers) of the app's database whose <c>application_name</c> is one
 /// of <see cref="PostgresResource.ApplicationNames"/> AND whose role is one of <see cref="PostgresResource.Roles"/>; never
 /// the probe's own. At most <see cref="HealContext.MaxTargets"/> per heal (default
@@ -63,7 +64,7 @@ internal sealed class PostgresTerminateIdleInTransactionHealer : IHealer, IPostg
     /// <inheritdoc />
     public string DescribePlan(HealContext context) =>
         string.Create(CultureInfo.InvariantCulture,
-            $"terminate up to {PostgresResource.MaxTargets(context)} client sessions of {Describe(_resource.ApplicationNames)} as role {Describe(_resource.Roles)} on {_resource.Name} idle in transaction longer than {Seconds(_resource.Options.TerminateIdleInTransactionAfter)} s (their transactions roll back)");
+            $"terminate up to {PostgresResource.MaxTargets(context)} client sessions of {Describe(_resource.ApplicationNames)} as role {Describe(_resource.Roles)} on {_resource.Name} idle in transaction longer than {Seconds(ThresholdFor(context, _resource.Options))} s (their transactions roll back)");
 
     /// <inheritdoc />
     public async ValueTask<HealOutcome> HealAsync(HealContext context, CancellationToken cancellationToken)
@@ -79,6 +80,7 @@ internal sealed class PostgresTerminateIdleInTransactionHealer : IHealer, IPostg
             return HealOutcome.Skipped("no role in scope: the data source names no user; set Roles");
         }
 
+        var threshold = ThresholdFor(context, _resource.Options);
         var targets = new PostgresSessionTargets { Cap = PostgresResource.MaxTargets(context) };
         try
         {
@@ -88,7 +90,7 @@ internal sealed class PostgresTerminateIdleInTransactionHealer : IHealer, IPostg
                 await using var commandScope = command.ConfigureAwait(false);
                 command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = _resource.ApplicationNames });
                 command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = _resource.Roles });
-                command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = _resource.Options.TerminateIdleInTransactionAfter });
+                command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = threshold });
                 foreach (var candidate in await PostgresSessionTargets.ReadAsync(command, ct).ConfigureAwait(false))
                 {
                     if (candidate.Excluded is { } why)
@@ -124,7 +126,25 @@ internal sealed class PostgresTerminateIdleInTransactionHealer : IHealer, IPostg
         return targets.NotPermitted > 0
             ? HealOutcome.Failed("no session terminated" + leftAlone)
             : HealOutcome.Skipped(string.Create(CultureInfo.InvariantCulture,
-                $"no session in scope ({Describe(_resource.ApplicationNames)} as {Describe(_resource.Roles)}) idle in transaction longer than {Seconds(_resource.Options.TerminateIdleInTransactionAfter)} s{leftAlone}"));
+                $"no session in scope ({Describe(_resource.ApplicationNames)} as {Describe(_resource.Roles)}) idle in transaction longer than {Seconds(threshold)} s{leftAlone}"));
+    }
+
+    /// <summary>
+    /// The idle time past which a session is terminated for this heal: the option when set; otherwise the calling rule's
+    /// limit when it watches <c>postgres.idle_in_transaction.max_age</c> (seconds), so the healer acts on exactly the sessions
+    /// that opened the violation; otherwise the one-minute default.
+    /// </summary>
+    internal static TimeSpan ThresholdFor(HealContext context, PostgresReconciliationOptions options)
+    {
+        if (options.TerminateIdleInTransactionAfter is { } set)
+        {
+            return set;
+        }
+
+        return string.Equals(context.Signal, PostgresSignalNames.IdleInTransactionMaxAge, StringComparison.Ordinal)
+            && double.IsFinite(context.Limit) && context.Limit >= 0 && context.Limit < TimeSpan.MaxValue.TotalSeconds
+            ? TimeSpan.FromSeconds(context.Limit)
+            : PostgresReconciliationOptions.DefaultTerminateIdleInTransactionAfter;
     }
 
     void IPostgresSessionLog.NotPermitted(PostgresSessionCandidate candidate, string serverMessage) =>

@@ -100,6 +100,10 @@ public static class PostgresReconciliationBuilderExtensions
         builder.AddProbe(sp => new PostgresServerProbe(sp.GetRequiredKeyedService<PostgresResource>(resource)));
         builder.AddHealer(sp => new PostgresClearPoolHealer(sp.GetRequiredKeyedService<PostgresResource>(resource)));
         builder.AddHealer(sp => new PostgresTerminateIdleInTransactionHealer(sp.GetRequiredKeyedService<PostgresResource>(resource)));
+
+        // Runs where the rules are validated (at start, and again on a reload): warns, never fails.
+        services.AddSingleton<IValidateOptions<Reconciliation.ReconciliationOptions>>(sp => new PostgresTerminateThresholdCheck(resource,
+            sp.GetRequiredService<IOptionsMonitor<PostgresReconciliationOptions>>(), sp.GetService<ILoggerFactory>()));
         builder.AddHealer(sp => new PostgresCancelBlockersHealer(sp.GetRequiredKeyedService<PostgresResource>(resource)));
 
         services.AddKeyedSingleton(resource, (sp, _) => new PostgresMigrationGate(sp.GetRequiredKeyedService<PostgresResource>(resource), ownsResource: false));

@@ -8,8 +8,8 @@ internal static partial class Log
     [LoggerMessage(100, LogLevel.Information, "PostgreSQL {Resource}: connection budget {Budget} of {Available} usable connections (max pool size {MaxPoolSize} x {Replicas} replicas + {ProbeConnections} probe connections + {OtherClients} other clients)", EventName = "CapacityWithinBudget")]
     public static partial void CapacityWithinBudget(this ILogger logger, string resource, long budget, int available, int maxPoolSize, int replicas, int probeConnections, int otherClients);
 
-    [LoggerMessage(101, LogLevel.Warning, "PostgreSQL {Resource}: connection budget {Budget} exceeds the {Available} usable connections (max pool size {MaxPoolSize} x {Replicas} replicas + {ProbeConnections} probe connections + {OtherClients} other clients): under full load the server will answer 'sorry, too many clients already'", EventName = "CapacityOverBudget")]
-    public static partial void CapacityOverBudget(this ILogger logger, string resource, long budget, int available, int maxPoolSize, int replicas, int probeConnections, int otherClients);
+    [LoggerMessage(101, LogLevel.Warning, "PostgreSQL {Resource}: connection budget {Budget} exceeds the {Available} usable connections (max pool size {MaxPoolSize} x {Replicas} replicas + {ProbeConnections} probe connections + {OtherClients} other clients): under full load the server will answer 'sorry, too many clients already'. To fix: {Advice}", EventName = "CapacityOverBudget")]
+    public static partial void CapacityOverBudget(this ILogger logger, string resource, long budget, int available, int maxPoolSize, int replicas, int probeConnections, int otherClients, string advice);
 
     [LoggerMessage(102, LogLevel.Warning, "Terminated PostgreSQL session {Pid} of application {Application} (role {Role}) on {Resource}: idle in transaction for {IdleSeconds:F1} s", EventName = "SessionTerminated")]
     public static partial void SessionTerminated(this ILogger logger, int pid, string application, string role, string resource, double idleSeconds);
@@ -40,4 +40,10 @@ internal static partial class Log
 
     [LoggerMessage(108, LogLevel.Warning, "PostgreSQL {Resource}: blocker session {Pid} (application {Application}) is idle in transaction; cancelling has no statement to stop, terminate it instead (postgres.terminate-idle-in-transaction)", EventName = "BlockerIdleInTransaction")]
     public static partial void BlockerIdleInTransaction(this ILogger logger, string resource, int pid, string application);
+
+    [LoggerMessage(111, LogLevel.Warning, "PostgreSQL {Resource}: Reconciliation:Postgres:{Resource}:TerminateIdleInTransactionAfter is {ThresholdSeconds} s but rule {Rule} (Reconciliation:Rules:{Rule}:Above) calls postgres.terminate-idle-in-transaction at {AboveSeconds} s: {Consequence}. Remove TerminateIdleInTransactionAfter to follow the rule, or make the two equal", EventName = "TerminateThresholdMismatch")]
+    public static partial void TerminateThresholdMismatch(this ILogger logger, string resource, string thresholdSeconds, string rule, string aboveSeconds, string consequence);
+
+    [LoggerMessage(112, LogLevel.Information, "PostgreSQL {Resource}: the app's pool runs at Npgsql's default Max Pool Size {MaxPoolSize}, more than the {Available} usable connections hold with the probe's; no budget was declared, so this is not checked. To have it checked, declare the pool: {Advice}", EventName = "CapacityNotDeclared")]
+    public static partial void CapacityNotDeclared(this ILogger logger, string resource, int maxPoolSize, int available, string advice);
 }
