@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs PostgreSQL, PgBouncer and Redis from Debian's packages when their binaries are missing.
+# Installs PostgreSQL, PgBouncer, Redis and Prometheus from Debian's packages when their binaries are missing.
 # Does nothing when they are present. Never Docker, never a download outside apt.
 #
 # The servers are NOT started here: tests and the demo start throwaway instances of their own
@@ -19,10 +19,17 @@ have_pgbouncer() {
   command -v pgbouncer >/dev/null 2>&1 || [[ -x /usr/sbin/pgbouncer ]]
 }
 
+# Prometheus and promtool: the alert rules are checked and unit-tested with promtool, and a real Prometheus
+# scrapes the orders sample's /metrics (tests/Reconciliation.Observability.Tests). Its service is never started.
+have_prometheus() {
+  command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1
+}
+
 packages=()
 have_postgres || packages+=(postgresql)
 have_redis || packages+=(redis-server)
 have_pgbouncer || packages+=(pgbouncer)
+have_prometheus || packages+=(prometheus)
 
 # Headless Chromium for the status-page browser test (see samples/); optional elsewhere.
 if [[ "${RECONCILIATION_WITH_BROWSER:-0}" == "1" ]] && ! command -v chromium >/dev/null 2>&1; then

@@ -78,7 +78,8 @@ public static class OrdersApp
             .AddReconciliation("reconciliation-ready", tags: ["ready"], configure: o => o.RuleTag = "ready");
 
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(ReconciliationTelemetry.MeterName, "Microsoft.AspNetCore.Hosting", "Npgsql")
+            .AddReconciliationInstrumentation()
+            .AddMeter("Microsoft.AspNetCore.Hosting", "Npgsql")
             .AddPrometheusExporter());
 
         var app = builder.Build();

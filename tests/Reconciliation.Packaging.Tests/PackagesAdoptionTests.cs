@@ -13,7 +13,7 @@ namespace Reconciliation.Packaging.Tests;
 /// </summary>
 public sealed class PackagesAdoptionTests : IDisposable
 {
-    private static readonly string[] Packages = ["Reconciliation", "Reconciliation.Postgres", "Reconciliation.Redis", "Reconciliation.Queue", "Reconciliation.Http", "Reconciliation.PgBouncer"];
+    private static readonly string[] Packages = ["Reconciliation", "Reconciliation.Postgres", "Reconciliation.Redis", "Reconciliation.Queue", "Reconciliation.Http", "Reconciliation.PgBouncer", "Reconciliation.OpenTelemetry"];
     private readonly string _work = Directory.CreateTempSubdirectory("reconciliation-adopt-").FullName;
 
     [Fact]
