@@ -73,7 +73,18 @@ internal sealed class ReconciliationHeartbeat : BackgroundService
             readiness.Set(ready);
         }
 
-        if (options.File is { } file && live && _state.LastTickCompletedAt is { } completed && completed != _touchedFor)
+        if (options.File is not { } file || !live)
+        {
+            return;
+        }
+
+        if (!_state.CurrentOptions.Enabled)
+        {
+            // Switched off on purpose (the health check reads Healthy, "disabled"): no tick will come, so the file is kept
+            // fresh at every poll rather than left to age into a restart.
+            Touch(file, now, _state.LatestReport?.Tick ?? 0);
+        }
+        else if (_state.LastTickCompletedAt is { } completed && completed != _touchedFor)
         {
             Touch(file, now, _state.LatestReport?.Tick ?? 0);
             _touchedFor = completed;
