@@ -106,8 +106,9 @@ public sealed partial class PrometheusTests
         var rules = RuleHealth(await prometheus.Api.GetFromJsonAsync<JsonElement>("rules", ct));
         Assert.Equal(9, rules.Count);
         Assert.All(rules, r => Assert.True(r.Health == "ok", $"{r.Name}: {r.Health} {r.Error}"));
-        var recorded = await QueryAsync(prometheus, "reconciliation:heals:rate5m");
-        Assert.NotEmpty(recorded);
+        // A recording rule's first result needs two scrapes that carry the heal and then one evaluation.
+        await Eventually.UntilAsync(async () => (await QueryAsync(prometheus, "reconciliation:heals:rate5m")).Count > 0,
+            "the recording rule reconciliation:heals:rate5m has a result", TimeSpan.FromSeconds(60));
     }
 
     /// <summary>Metric names the Grafana dashboard's queries use.</summary>
