@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Reconciliation;
 
@@ -23,10 +24,14 @@ internal sealed class ReconciliationControl : IReconciliationControl, IDisposabl
     private readonly HashSet<string> _expiringAnnounced = new(StringComparer.Ordinal);
     private View _view = new(ControlState.Empty, 0, []);
     private Config _config = new([], [], HealingDefaults.CallTimeout, TimeSpan.FromMinutes(30), TimeSpan.FromMinutes(5), Environment.MachineName);
+    private readonly IOptionsMonitor<ReconciliationOptions> _options;
     private bool _storeFailing;
+    private bool _configured;
 
-    public ReconciliationControl(IControlStore store, TimeProvider time, ILogger<ReconciliationEngine> logger, ReconciliationEvents events, CatchingUpHealJournal journal)
+    public ReconciliationControl(IControlStore store, TimeProvider time, ILogger<ReconciliationEngine> logger, ReconciliationEvents events, CatchingUpHealJournal journal,
+        IOptionsMonitor<ReconciliationOptions> options)
     {
+        _options = options;
         _store = store;
         _time = time;
         _logger = logger;
@@ -62,6 +67,7 @@ internal sealed class ReconciliationControl : IReconciliationControl, IDisposabl
     /// <summary>Takes the configured silences and windows and the timings (at start and on each reload).</summary>
     internal void Configure(ReconciliationOptions options)
     {
+        _configured = true;
         var silences = options.Silences.Select(pair => new Silence
         {
             Id = pair.Key,
@@ -85,6 +91,7 @@ internal sealed class ReconciliationControl : IReconciliationControl, IDisposabl
     /// <inheritdoc />
     public async Task RefreshAsync(CancellationToken cancellationToken = default)
     {
+        EnsureConfigured();
         var document = await ReadAsync(cancellationToken).ConfigureAwait(false);
         Adopt(document);
     }
@@ -429,8 +436,21 @@ internal sealed class ReconciliationControl : IReconciliationControl, IDisposabl
         }
     }
 
+    /// <summary>
+    /// Without an engine in this process (an operator's tool that only changes the controls), the options are read on
+    /// first use: the replica id its records carry, the call deadline, the configured silences.
+    /// </summary>
+    private void EnsureConfigured()
+    {
+        if (!Volatile.Read(ref _configured))
+        {
+            Configure(_options.CurrentValue);
+        }
+    }
+
     private async Task<T> MutateAsync<T>(Func<ControlState, DateTimeOffset, (ControlState? Next, T Result)> change, CancellationToken cancellationToken)
     {
+        EnsureConfigured();
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
