@@ -74,7 +74,7 @@ internal sealed class ReconciliationHealthCheck : IHealthCheck
             }
 
             // Names, numbers and the engine's own words only: never a connection string.
-            data[$"{violation.Rule}/{violation.Resource}"] = new ViolationHealthData
+            var entry = new ViolationHealthData
             {
                 ["signal"] = violation.Signal,
                 ["observed"] = violation.Observed,
@@ -84,6 +84,13 @@ internal sealed class ReconciliationHealthCheck : IHealthCheck
                 ["openedAt"] = violation.OpenedAt.ToString("O", CultureInfo.InvariantCulture),
                 ["attempts"] = violation.Attempts,
             };
+            if (violation.HeldBack is { } heldBack)
+            {
+                // Why it is not being healed: a silence, a window, an inhibiting rule, a pending proposal, the policy.
+                entry["heldBack"] = heldBack;
+            }
+
+            data[$"{violation.Rule}/{violation.Resource}"] = entry;
         }
 
         foreach (var failure in report.ProbeFailures)

@@ -16,7 +16,8 @@ public sealed class OperatorControlTests
     {
         var probe = new TestProbe("db", Signal);
         var healer = new TestHealer("fix", _time);
-        await using var harness = Build(probe, [healer], r => r.Heal.Add("fix"), options: o => o.SilenceExpiryNotice = TimeSpan.FromSeconds(30), time: _time);
+        await using var harness = Build(probe, [healer], r => r.Heal.Add("fix"), more: b => b.Services.AddHealthChecks().AddReconciliation(),
+            options: o => o.SilenceExpiryNotice = TimeSpan.FromSeconds(30), time: _time);
         using var events = harness.Events.Subscribe();
         var control = harness.Provider.GetRequiredService<IReconciliationControl>();
         var silence = await control.AddSilenceAsync(new SilenceRequest { Rule = "r", Duration = TimeSpan.FromSeconds(60), Owner = "alice", Reason = "migration" },
@@ -30,6 +31,9 @@ public sealed class OperatorControlTests
         Assert.Equal(silence.Id, held.SilencedBy);
         Assert.Equal($"silenced by '{silence.Id}' (alice: migration) until {HealReasons.Format(At(60))}", held.HeldBack);
         Assert.Contains(Drain(events), e => e.Kind == ReconciliationEventKind.SilenceExpiring && e.Timestamp == At(30));
+        var health = await harness.CheckHealthAsync();
+        var entry = Assert.IsAssignableFrom<IReadOnlyDictionary<string, object>>(health.Entries.Values.Single().Data["r/db"]);
+        Assert.Equal(held.HeldBack, entry["heldBack"]); // the health check says which silence holds it too
 
         var t60 = await harness.NextTickAsync();
 
