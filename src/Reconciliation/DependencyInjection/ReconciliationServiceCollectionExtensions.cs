@@ -64,7 +64,8 @@ public static class ReconciliationServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ReconciliationLoop>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ReconciliationHeartbeat>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReconciliationOptions>, HeartbeatOptionsValidator>());
-        services.TryAddSingleton(static sp => new ReconciliationStatusProvider(sp.GetRequiredService<IReconciliationState>(), sp.GetRequiredService<CatchingUpHealJournal>()));
+        services.TryAddSingleton(static sp => new ReconciliationStatusProvider(sp.GetRequiredService<IReconciliationState>(), sp.GetRequiredService<CatchingUpHealJournal>(),
+            sp.GetService<IReconciliationControl>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProbe, ProcessProbe>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealer, AppRestartHealer>(
             static sp => AppRestartHealer.Create(sp.GetService<IHostApplicationLifetime>(), () => (sp.GetRequiredService<CatchingUpHealJournal>(),

@@ -17,6 +17,9 @@ internal interface IReconciliationState
     /// <summary>When the tick now running started, or null between ticks.</summary>
     DateTimeOffset? TickRunningSince { get; }
 
+    /// <summary>The signals' last hour and the recent violation opens and closes, for the status page.</summary>
+    SignalHistory History { get; }
+
     /// <summary>The options in force (the last valid configuration).</summary>
     ReconciliationOptions CurrentOptions { get; }
 }

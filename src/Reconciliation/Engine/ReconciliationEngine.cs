@@ -76,6 +76,9 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
     public DateTimeOffset StartedAt { get; }
 
     /// <inheritdoc />
+    public SignalHistory History { get; } = new();
+
+    /// <inheritdoc />
     public DateTimeOffset? LastTickCompletedAt => FromTicks(Interlocked.Read(ref _lastCompletedTicks));
 
     /// <inheritdoc />
@@ -204,6 +207,7 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
 
         // The hot path: readings are in place; compare them with the compiled rules.
         evaluator.Evaluate(_table.Values, now);
+        History.Record(_table, evaluator, now);
 
         // Heals that finished since the last tick are applied first, so a heal and its violation's close meet here.
         await _healing.CollectAsync(_heals).ConfigureAwait(false);

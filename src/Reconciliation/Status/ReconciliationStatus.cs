@@ -42,6 +42,15 @@ public sealed record ReconciliationStatus
 
     /// <summary>An operator's pause of all healing, if one holds.</summary>
     public HealingPause? OperatorPause { get; init; }
+
+    /// <summary>Violations opened and closed recently (the newest 200, kept by the engine), oldest first.</summary>
+    public IReadOnlyList<TimelineEntry> Timeline { get; init; } = [];
+
+    /// <summary>
+    /// Whether the viewer may change the controls (silences, approvals, pause): set by the endpoint that serves the status
+    /// for its caller (the <c>Reconciliation.AspNetCore</c> package does); <see langword="null"/> when nobody asked.
+    /// </summary>
+    public bool? CanMutate { get; init; }
 }
 
 /// <summary>One signal on the status page.</summary>
@@ -50,7 +59,11 @@ public sealed record ReconciliationStatus
 /// <param name="Unit">The unit.</param>
 /// <param name="Value">The latest reading, or <see langword="null"/>.</param>
 /// <param name="Thresholds">The rules that watch it.</param>
-public sealed record SignalStatus(string Signal, string Resource, string Unit, double? Value, IReadOnlyList<ThresholdStatus> Thresholds);
+public sealed record SignalStatus(string Signal, string Resource, string Unit, double? Value, IReadOnlyList<ThresholdStatus> Thresholds)
+{
+    /// <summary>Its last hour (kept by the engine), or <see langword="null"/> when not known (a report serialized on its own).</summary>
+    public SignalHistoryStatus? History { get; init; }
+}
 
 /// <summary>One rule's threshold on a signal.</summary>
 /// <param name="Rule">The rule's name.</param>
@@ -60,3 +73,25 @@ public sealed record SignalStatus(string Signal, string Resource, string Unit, d
 /// <param name="Severity">The rule's severity.</param>
 /// <param name="Breaching">True when the latest value is past the limit.</param>
 public sealed record ThresholdStatus(string Rule, string Direction, double Limit, double Clear, string Severity, bool Breaching);
+
+/// <summary>
+/// A signal's last hour, in fixed buckets of <see cref="StepSeconds"/> seconds from <see cref="Start"/>, oldest first: the
+/// lowest and the highest reading in each bucket, <see langword="null"/> where there was none.
+/// </summary>
+/// <param name="Start">The start of the oldest bucket (UTC).</param>
+/// <param name="StepSeconds">The width of a bucket in seconds.</param>
+/// <param name="Min">The lowest reading in each bucket.</param>
+/// <param name="Max">The highest reading in each bucket.</param>
+public sealed record SignalHistoryStatus(DateTimeOffset Start, double StepSeconds, IReadOnlyList<double?> Min, IReadOnlyList<double?> Max);
+
+/// <summary>A violation opened or closed, for the status page's timeline.</summary>
+/// <param name="At">When (the tick's time, UTC).</param>
+/// <param name="Kind"><c>opened</c> or <c>closed</c>.</param>
+/// <param name="Rule">The rule.</param>
+/// <param name="Resource">The resource.</param>
+/// <param name="Observed">The reading that opened or closed it.</param>
+public sealed record TimelineEntry(DateTimeOffset At, string Kind, string Rule, string Resource, double? Observed)
+{
+    internal const string Opened = "opened";
+    internal const string Closed = "closed";
+}

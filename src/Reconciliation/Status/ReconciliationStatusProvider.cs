@@ -6,14 +6,16 @@ public sealed class ReconciliationStatusProvider
 {
     private readonly IReconciliationState _reconciler;
     private readonly IHealJournal _journal;
+    private readonly IReconciliationControl? _control;
 
     /// <summary>Creates the provider.</summary>
-    internal ReconciliationStatusProvider(IReconciliationState reconciler, IHealJournal journal)
+    internal ReconciliationStatusProvider(IReconciliationState reconciler, IHealJournal journal, IReconciliationControl? control = null)
     {
         ArgumentNullException.ThrowIfNull(reconciler);
         ArgumentNullException.ThrowIfNull(journal);
         _reconciler = reconciler;
         _journal = journal;
+        _control = control;
     }
 
     /// <summary>The current status, with at most <paramref name="history"/> heal records.</summary>
@@ -23,14 +25,25 @@ public sealed class ReconciliationStatusProvider
         var records = history == 0 ? [] : await _journal.RecentAsync(history, cancellationToken).ConfigureAwait(false);
         var report = _reconciler.LatestReport;
         var options = _reconciler.CurrentOptions;
+        // The controls as this replica last read them (the engine refreshes them each tick); no store round trip here.
+        var silences = _control?.Silences ?? [];
+        var proposals = _control?.Proposals ?? [];
+        var pause = _control?.Pause;
         if (report is null)
         {
-            return new ReconciliationStatus { History = records, Interval = options?.Interval ?? default, IsHealthy = true };
+            return new ReconciliationStatus
+            {
+                History = records, Interval = options?.Interval ?? default, IsHealthy = true,
+                Silences = silences, Proposals = proposals, OperatorPause = pause,
+            };
         }
 
+        var recent = _reconciler.History;
+
         var signals = new List<SignalStatus>(report.Signals.Count);
-        foreach (var reading in report.Signals)
+        for (var slot = 0; slot < report.Signals.Count; slot++)
         {
+            var reading = report.Signals[slot];
             var thresholds = new List<ThresholdStatus>();
             if (options is not null)
             {
@@ -49,7 +62,10 @@ public sealed class ReconciliationStatusProvider
                 }
             }
 
-            signals.Add(new SignalStatus(reading.Signal, reading.Resource, reading.Unit, reading.Value, thresholds));
+            signals.Add(new SignalStatus(reading.Signal, reading.Resource, reading.Unit, reading.Value, thresholds)
+            {
+                History = recent.Read(slot, reading.Signal, reading.Resource),
+            });
         }
 
         return new ReconciliationStatus
@@ -63,6 +79,10 @@ public sealed class ReconciliationStatusProvider
             History = records,
             ProbeFailures = report.ProbeFailures,
             HealingPausedUntil = report.HealingPausedUntil,
+            Silences = silences,
+            Proposals = proposals,
+            OperatorPause = pause,
+            Timeline = recent.Timeline(),
         };
     }
 }
