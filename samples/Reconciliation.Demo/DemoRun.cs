@@ -45,7 +45,7 @@ internal static class DemoRun
         var addresses = replicas.Select(r => new Uri(r.App.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First())).ToArray();
         var baseAddress = addresses[0];
         receiver.OnRollback = () => SetLatencyAsync(baseAddress, 0);
-        narrator.Say("SETUP", $"two replicas: orders-1 on {addresses[0]}, orders-2 on {addresses[1]} — status page: {baseAddress}status  metrics: {baseAddress}metrics");
+        narrator.Say("SETUP", $"two replicas: orders-1 on {addresses[0]}, orders-2 on {addresses[1]} — status page: {baseAddress}reconciliation  metrics: {baseAddress}metrics");
         narrator.Say("SETUP", "coordination on PostgreSQL (schema reconciliation): one heal journal and lease for both replicas");
 
         var records = new List<FaultRecord>();

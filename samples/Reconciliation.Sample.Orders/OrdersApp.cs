@@ -1,11 +1,8 @@
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 using OpenTelemetry.Metrics;
 using Reconciliation.Sample.Orders.Jobs;
 using Reconciliation.Sample.Orders.Orders;
 using Reconciliation.Sample.Orders.Faults;
-using Reconciliation.Status;
 using StackExchange.Redis;
 
 namespace Reconciliation.Sample.Orders;
@@ -73,9 +70,8 @@ public static class OrdersApp
             reconciliation.UsePostgresCoordination(coordination);
         }
 
-        builder.Services.AddHealthChecks()
-            .AddReconciliation("reconciliation-live", tags: ["live"], configure: o => { o.RuleTag = "live"; o.HealthyBeforeFirstTick = true; })
-            .AddReconciliation("reconciliation-ready", tags: ["ready"], configure: o => o.RuleTag = "ready");
+        // Liveness counts rules tagged "live", readiness those tagged "ready" (the pool-saturation rule in appsettings.json).
+        builder.Services.AddHealthChecks().AddReconciliationLiveAndReady();
 
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddReconciliationInstrumentation()
@@ -83,25 +79,16 @@ public static class OrdersApp
             .AddPrometheusExporter());
 
         var app = builder.Build();
-        app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = c => c.Tags.Contains("live") });
-        // Not ready while any readiness rule is open, Degraded ones included: the load balancer should route around us.
-        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions
-        {
-            Predicate = c => c.Tags.Contains("ready"),
-            ResultStatusCodes =
-            {
-                [HealthStatus.Healthy] = StatusCodes.Status200OK,
-                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
-                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
-            },
-        });
+        // /healthz/live and /healthz/ready (503 while a readiness rule is open, Degraded ones included: the load balancer
+        // routes around us), /metrics, and the status page with the operator controls at /reconciliation.
+        app.MapReconciliationHealthChecks();
         app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapGet("/status", () => Results.Content(ReconciliationStatusPage.Html, ReconciliationStatusPage.ContentType));
-        app.MapGet("/status/status.json", async (ReconciliationStatusProvider status, HttpContext http) =>
+        // Who may silence, approve, pause and tick: this sample runs on loopback for the demo and has no users, so it opens
+        // the controls explicitly. A real service names its policy instead: o.MutationPolicy = "operators" (see docs/controls.md).
+        app.MapReconciliation("/reconciliation", o =>
         {
-            http.Response.ContentType = "application/json";
-            http.Response.Headers.CacheControl = "no-store";
-            await ReconciliationStatusJson.WriteAsync(http.Response.Body, await status.GetAsync(cancellationToken: http.RequestAborted), http.RequestAborted);
+            o.AllowAnonymousReads = true;
+            o.AllowAnonymousMutations = true;
         });
         app.MapOrders();
         app.MapFaults();

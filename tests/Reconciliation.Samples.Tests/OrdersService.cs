@@ -59,7 +59,7 @@ internal sealed class OrdersService : IAsyncDisposable
     }
 
     public async Task<JsonElement> StatusAsync(CancellationToken ct) =>
-        await Http.GetFromJsonAsync<JsonElement>("status/status.json", ct);
+        await Http.GetFromJsonAsync<JsonElement>("reconciliation/status.json", ct);
 
     /// <summary>Polls the status JSON until <paramref name="condition"/> holds (bounded: a real service on real servers).</summary>
     public async Task<JsonElement> WaitForStatusAsync(Func<JsonElement, bool> condition, TimeSpan timeout, CancellationToken ct)

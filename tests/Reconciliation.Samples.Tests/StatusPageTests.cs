@@ -21,7 +21,7 @@ public sealed class StatusPageTests
         // The heal is held back (dry-run) until the browser has seen the violation, then released by a live reload.
         await using var service = await OrdersService.StartAsync(postgres, redis, nameof(StatusPageTests), new Dictionary<string, string?> { [HoldHeals] = "true" }, ct);
         await service.WaitForStatusAsync(s => s.GetProperty("tick").GetInt64() > 0, TimeSpan.FromSeconds(30), ct);
-        var page = new Uri(service.BaseAddress, "status");
+        var page = new Uri(service.BaseAddress, "reconciliation");
 
         var healthy = await HeadlessChromium.DumpDomAsync(chromium, page, ct);
         Assert.Contains("data-signal=\"redis.policy.drift\"", healthy, StringComparison.Ordinal);
