@@ -3,7 +3,8 @@ namespace Reconciliation.Status;
 /// <summary>
 /// A self-contained status page (static HTML, no front-end build) that polls a JSON endpoint serving
 /// <see cref="ReconciliationStatus"/> and refreshes itself: signals against thresholds, open violations, heal history.
-/// Serve <see cref="Html"/> at e.g. <c>/status</c> and the JSON at <c>/status/status.json</c> (the page looks for
+/// <c>MapReconciliation()</c> (package <c>Reconciliation.AspNetCore</c>) serves it with its JSON and the controls; by hand, serve
+/// <see cref="Html"/> at e.g. <c>/status</c> and the JSON at <c>/status/status.json</c> (the page looks for
 /// <c>status.json</c> under its own path), or point the page elsewhere with <c>?src=/path</c>.
 /// </summary>
 public static class ReconciliationStatusPage
