@@ -2,9 +2,9 @@ using System.Diagnostics;
 using Reconciliation.TestServers;
 using Xunit;
 
-namespace Reconciliation.Samples.Tests;
+namespace Reconciliation.Tests;
 
-/// <summary>Debian's chromium, headless, rendering a page after its scripts ran and returning the DOM.</summary>
+/// <summary>Debian's chromium, headless, rendering a page after its scripts ran: its DOM, or a screenshot.</summary>
 internal static class HeadlessChromium
 {
     public static string? Find() =>
@@ -30,6 +30,25 @@ internal static class HeadlessChromium
 
     public static async Task<string> DumpDomAsync(string chromium, Uri url, CancellationToken ct)
     {
+        var (text, errors, exitCode) = await RunAsync(chromium, ["--dump-dom", url.ToString()], ct);
+        Assert.True(text.Contains("<html", StringComparison.OrdinalIgnoreCase), $"chromium printed no DOM (exit {exitCode}): {errors}");
+        return text;
+    }
+
+    /// <summary>Renders <paramref name="url"/> (scripts run) into a PNG at <paramref name="path"/>, <paramref name="width"/> × <paramref name="height"/> CSS pixels.</summary>
+    public static async Task<byte[]> ScreenshotAsync(string chromium, Uri url, string path, CancellationToken ct, int width = 1400, int height = 1400)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        File.Delete(path);
+        var (_, errors, exitCode) = await RunAsync(chromium, [$"--screenshot={Path.GetFullPath(path)}", $"--window-size={width},{height}", "--hide-scrollbars", url.ToString()], ct);
+        Assert.True(File.Exists(path), $"chromium wrote no screenshot (exit {exitCode}): {errors}");
+        var png = await File.ReadAllBytesAsync(path, ct);
+        Assert.True(png.Length > 8 && png[1] == (byte)'P' && png[2] == (byte)'N' && png[3] == (byte)'G', "the screenshot is not a PNG");
+        return png;
+    }
+
+    private static async Task<(string Output, string Errors, int ExitCode)> RunAsync(string chromium, string[] arguments, CancellationToken ct)
+    {
         var profile = Directory.CreateTempSubdirectory("reconciliation-chromium-").FullName;
         try
         {
@@ -44,8 +63,8 @@ internal static class HeadlessChromium
             {
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", $"--user-data-dir={profile}",
-                "--virtual-time-budget=4000", "--dump-dom", url.ToString(),
-            })
+                "--virtual-time-budget=4000",
+            }.Concat(arguments))
             {
                 psi.ArgumentList.Add(argument);
             }
@@ -65,9 +84,7 @@ internal static class HeadlessChromium
                 throw new TimeoutException("chromium did not finish within 60 s: " + await errors);
             }
 
-            var text = await dom;
-            Assert.True(text.Contains("<html", StringComparison.OrdinalIgnoreCase), $"chromium printed no DOM (exit {process.ExitCode}): {await errors}");
-            return text;
+            return (await dom, await errors, process.ExitCode);
         }
         finally
         {
