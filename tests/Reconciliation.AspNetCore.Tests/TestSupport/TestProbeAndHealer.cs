@@ -25,6 +25,7 @@ internal sealed class SettableProbe(string resource, string signal) : IProbe
 /// <summary>A healer that counts its runs and, when told, brings the probe's reading back to <paramref name="healedValue"/>.</summary>
 internal sealed class CountingHealer(string name, SettableProbe? probe = null, double healedValue = double.NaN) : IHealer
 {
+    private readonly TaskCompletionSource _firstRun = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _runs;
 
     public string Name => name;
@@ -35,9 +36,13 @@ internal sealed class CountingHealer(string name, SettableProbe? probe = null, d
 
     public int Runs => Volatile.Read(ref _runs);
 
+    /// <summary>Completes when the healer ran for the first time.</summary>
+    public Task FirstRun => _firstRun.Task;
+
     public ValueTask<HealOutcome> HealAsync(HealContext context, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _runs);
+        _firstRun.TrySetResult();
         if (probe is not null && !double.IsNaN(healedValue))
         {
             probe.Value = healedValue;
