@@ -13,7 +13,7 @@ namespace Reconciliation.Packaging.Tests;
 /// </summary>
 public sealed class PackagesAdoptionTests : IDisposable
 {
-    private static readonly string[] Packages = ["Reconciliation", "Reconciliation.Postgres", "Reconciliation.Redis", "Reconciliation.Queue", "Reconciliation.Http", "Reconciliation.PgBouncer", "Reconciliation.OpenTelemetry"];
+    private static readonly string[] Packages = ["Reconciliation", "Reconciliation.Postgres", "Reconciliation.Redis", "Reconciliation.Queue", "Reconciliation.Http", "Reconciliation.PgBouncer", "Reconciliation.OpenTelemetry", "Reconciliation.AspNetCore"];
     private readonly string _work = Directory.CreateTempSubdirectory("reconciliation-adopt-").FullName;
 
     [Fact]
@@ -90,6 +90,13 @@ public sealed class PackagesAdoptionTests : IDisposable
                         .AddHttpLatency()
                         .AddHttpEndpoint("upstream", new Uri("http://127.0.0.1:1/health"))
                         .AddPgBouncer("pooler", "Host=127.0.0.1;Port=6432;Username=stats;Password=unused", o => o.Databases.Add("orders"));
+
+                /// <summary>The endpoints, as README's quick start maps them (compiled, not run).</summary>
+                public static void Map(Microsoft.AspNetCore.Builder.WebApplication app)
+                {
+                    Microsoft.AspNetCore.Builder.ReconciliationHealthEndpointRouteBuilderExtensions.MapReconciliationHealthChecks(app);
+                    Microsoft.AspNetCore.Builder.ReconciliationEndpointRouteBuilderExtensions.MapReconciliation(app, "/reconciliation", o => o.MutationPolicy = "operators");
+                }
             }
             """, ct);
         // A project outside the repository: no Directory.Build.props or central package versions apply.

@@ -179,16 +179,26 @@ internal sealed class ControlEndpoints
 
         var id = RouteId(http);
         var control = Control(http);
+        var by = Caller(http);
+        var pending = control.Proposals.FirstOrDefault(p => string.Equals(p.Id, id, StringComparison.Ordinal));
         var decided = approve
-            ? await control.ApproveAsync(id, Caller(http), body.Comment, http.RequestAborted).ConfigureAwait(false)
-            : await control.RejectAsync(id, Caller(http), body.Comment, http.RequestAborted).ConfigureAwait(false);
+            ? await control.ApproveAsync(id, by, body.Comment, http.RequestAborted).ConfigureAwait(false)
+            : await control.RejectAsync(id, by, body.Comment, http.RequestAborted).ConfigureAwait(false);
         if (!decided)
         {
             await ProblemAsync(http, StatusCodes.Status404NotFound, $"No pending proposal '{id}' (it may have been decided already or have expired).").ConfigureAwait(false);
             return;
         }
 
-        var proposal = control.Proposals.FirstOrDefault(p => string.Equals(p.Id, id, StringComparison.Ordinal));
+        // The list holds proposals awaiting a decision, so the decided one may have left it: answer with what was decided.
+        var proposal = control.Proposals.FirstOrDefault(p => string.Equals(p.Id, id, StringComparison.Ordinal) && p.State != ProposalState.Pending)
+            ?? (pending is null ? null : pending with
+            {
+                State = approve ? ProposalState.Approved : ProposalState.Rejected,
+                DecidedBy = by,
+                DecidedAt = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow(),
+                Comment = body.Comment,
+            });
         if (proposal is null)
         {
             http.Response.StatusCode = StatusCodes.Status204NoContent;
