@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Reconciliation.AspNetCore.Telemetry;
 using Reconciliation.Status;
 
 namespace Reconciliation.AspNetCore.Internal;
@@ -14,6 +16,8 @@ internal sealed class ControlEndpoints
 {
     /// <summary>Recorded as the owner or decider when the caller has no name (only with AllowAnonymousMutations).</summary>
     internal const string Anonymous = "anonymous";
+
+    private static int _refreshFailing;
 
     private readonly ReconciliationEndpointOptions _options;
 
@@ -32,6 +36,7 @@ internal sealed class ControlEndpoints
 
     public async Task StatusAsync(HttpContext http)
     {
+        await RefreshAsync(http).ConfigureAwait(false);
         var provider = http.RequestServices.GetRequiredService<ReconciliationStatusProvider>();
         var status = await provider.GetAsync(_options.History, http.RequestAborted).ConfigureAwait(false);
         status = status with { CanMutate = await CanMutateAsync(http).ConfigureAwait(false) };
@@ -40,11 +45,17 @@ internal sealed class ControlEndpoints
         await ReconciliationStatusJson.WriteAsync(http.Response.Body, status, http.RequestAborted).ConfigureAwait(false);
     }
 
-    public static Task SilencesAsync(HttpContext http) =>
-        WriteAsync(http, StatusCodes.Status200OK, Control(http).Silences, ControlJsonContext.Default.IReadOnlyListSilence);
+    public static async Task SilencesAsync(HttpContext http)
+    {
+        await RefreshAsync(http).ConfigureAwait(false);
+        await WriteAsync(http, StatusCodes.Status200OK, Control(http).Silences, ControlJsonContext.Default.IReadOnlyListSilence).ConfigureAwait(false);
+    }
 
-    public static Task ProposalsAsync(HttpContext http) =>
-        WriteAsync(http, StatusCodes.Status200OK, Control(http).Proposals, ControlJsonContext.Default.IReadOnlyListHealProposal);
+    public static async Task ProposalsAsync(HttpContext http)
+    {
+        await RefreshAsync(http).ConfigureAwait(false);
+        await WriteAsync(http, StatusCodes.Status200OK, Control(http).Proposals, ControlJsonContext.Default.IReadOnlyListHealProposal).ConfigureAwait(false);
+    }
 
     public static async Task AddSilenceAsync(HttpContext http)
     {
@@ -228,6 +239,39 @@ internal sealed class ControlEndpoints
         var authorization = await evaluator.AuthorizeAsync(policy, authentication, http, resource: null).ConfigureAwait(false);
         return authorization.Succeeded;
     }
+
+    /// <summary>
+    /// Reads the shared control state again before showing it: this replica re-reads it only on ticks with an open
+    /// violation, so without this a silence or proposal made through another replica could be missing from its page.
+    /// When the store cannot be read, the last state read is shown (the same state this replica's heals obey), logged
+    /// once per outage (the page polls every two seconds).
+    /// </summary>
+    private static async Task RefreshAsync(HttpContext http)
+    {
+        if (http.RequestServices.GetService<IReconciliationControl>() is not { } control)
+        {
+            return;
+        }
+
+        try
+        {
+            await control.RefreshAsync(http.RequestAborted).ConfigureAwait(false);
+            if (Interlocked.Exchange(ref _refreshFailing, 0) == 1)
+            {
+                Logger(http).ControlRefreshRecovered();
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+        {
+            if (Interlocked.Exchange(ref _refreshFailing, 1) == 0)
+            {
+                Logger(http).ControlRefreshFailed(SecretScrubber.Describe(e));
+            }
+        }
+    }
+
+    private static ILogger Logger(HttpContext http) =>
+        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Reconciliation.AspNetCore");
 
     private static IReconciliationControl Control(HttpContext http) =>
         http.RequestServices.GetService<IReconciliationControl>()
