@@ -23,6 +23,11 @@ public sealed class ChaosTests
         await using var storm = new ChaosStorm(Seed, log.WriteLine);
         await storm.StartAsync(TimeSpan.FromSeconds(2));
         var order = ChaosStorm.Faults.OrderBy(_ => storm.Random.Next()).ToArray();
+        if (Environment.GetEnvironmentVariable("CHAOS_FAULTS") is { Length: > 0 } chosen)
+        {
+            order = chosen.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries); // replay part of a storm
+        }
+
         log.WriteLine("storm: " + string.Join(", ", order));
         foreach (var fault in order)
         {

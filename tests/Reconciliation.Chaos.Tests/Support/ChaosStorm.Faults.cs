@@ -120,15 +120,25 @@ internal sealed partial class ChaosStorm
         var (_, drift) = await ExpectAsync(l => l.IsEvent("ViolationOpened", "cache", "redis-policy"), from, detectBound, t0);
         var (_, memory) = await ExpectAsync(l => l.IsEvent("ViolationOpened", "cache", "redis-memory"), from, detectBound, t0);
         var healBound = detectBound + I + I + I;
-        var (_, healed) = await ExpectAsync(l => l.IsEvent("HealSucceeded", "cache", "redis-policy"), from, healBound, t0);
+        // redis.set-policy heals the first drift. A drift by another client after its own heal is, by design, a fight it
+        // refuses (HealSkipped "conflict ... not fighting over it", docs/redis.md) until the values match again: the
+        // harness then settles it as an operator would.
+        var healedBefore = Log.All.Take(from).Any(l => l.Source == "host" && l.IsEvent("HealSucceeded", "cache", "redis-policy"));
+        var (verdict, healed) = await ExpectAsync(
+            l => l.IsEvent("HealSucceeded", "cache", "redis-policy")
+                || (l.IsEvent("HealSkipped", "cache", "redis-policy") && (l.String("reason") ?? string.Empty).Contains("conflict", StringComparison.Ordinal)),
+            from, healBound, t0);
+        var refused = verdict?.String("kind") == "HealSkipped";
+        await server.ConfigSetAsync("maxmemory-policy", "allkeys-lru");
         await server.ConfigSetAsync("maxmemory", (64 * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture));
         var keys = Enumerable.Range(0, 200).Select(i => (RedisKey)$"chaos:fill:{i}").ToArray();
         await db.KeyDeleteAsync(keys);
         var t1 = Now;
         var (_, closed) = await ExpectAsync(l => l.IsEvent("ViolationClosed", "cache", "redis-memory"), from, detectBound, t1);
-        return ("writes hit OOM; redis-policy and redis-memory open within For + 2 intervals + probe timeout; redis.set-policy heals the drift within 3 more intervals; redis-memory closes once memory is freed",
-            $"OOM reached: {oom}; drift detected {Seconds(drift)}, memory {Seconds(memory)}, healed {Seconds(healed)}; memory rule closed {Seconds(closed)} after the limit was raised",
-            oom && drift <= detectBound && memory <= detectBound && healed <= healBound && closed <= detectBound);
+        var (_, driftClosed) = await ExpectAsync(l => l.IsEvent("ViolationClosed", "cache", "redis-policy"), from, detectBound, t1);
+        return ("writes hit OOM; redis-policy and redis-memory open within For + 2 intervals + probe timeout; redis.set-policy heals the drift within 3 more intervals (or, when it healed this drift before, refuses to fight another client: Skipped 'conflict'); both close once settled",
+            $"OOM reached: {oom}; drift detected {Seconds(drift)}, memory {Seconds(memory)}; {(refused ? "set-policy refused to fight (conflict after its earlier heal)" : "healed")} {Seconds(healed)}; closed {Seconds(closed)} / {Seconds(driftClosed)} after settling",
+            oom && drift <= detectBound && memory <= detectBound && healed <= healBound && (!refused || healedBefore) && closed <= detectBound && driftClosed <= detectBound);
     }
 
     private async Task<(string, string, bool)> ProbeFaultAsync(int mode, string what)

@@ -92,9 +92,21 @@ internal sealed class SoakRecorder(ChaosStorm storm, string csvPath)
             rows = [.. _rows];
         }
 
+        var trends = Fit(rows, out var warmUp);
+        WarmUpSeconds = warmUp;
+        return trends;
+    }
+
+    /// <summary>
+    /// Fits each column after warm-up (a fifth of the run, at least two minutes) with least squares; the growth is the
+    /// slope times the fitted span, flat when it is at most max(relative × mean, absolute) of the column.
+    /// </summary>
+    public static IReadOnlyList<Trend> Fit(IReadOnlyList<(double Seconds, double[] Values)> rows, out double warmUpSeconds)
+    {
         var total = rows.Count == 0 ? 0 : rows[^1].Seconds;
-        WarmUpSeconds = Math.Max(120, total / 5);
-        var fitted = rows.Where(r => r.Seconds >= WarmUpSeconds).ToList();
+        warmUpSeconds = Math.Max(120, total / 5);
+        var from = warmUpSeconds;
+        var fitted = rows.Where(r => r.Seconds >= from).ToList();
         var trends = new List<Trend>();
         for (var c = 0; c < Columns.Length; c++)
         {
