@@ -185,7 +185,7 @@ internal sealed partial class ChaosStorm
     {
         var before = await ScalarAsync("SELECT count(*) FROM chaos_effects");
         var rescuedBefore = await ScalarAsync("SELECT count(*) FROM chaos_mp WHERE attempts > 0");
-        await EnqueueChaosJobsAsync(2000);
+        await EnqueueChaosJobsAsync(1000);
         // Killed as soon as the workers are busy with the new jobs, so the victim most likely dies holding leases.
         var running = await Eventually.HoldsAsync(async () => await ScalarAsync("SELECT count(*) FROM chaos_effects") > before, TimeSpan.FromSeconds(20));
         var victim = _workers.Where(w => !w.HasExited).OrderBy(_ => Random.Next()).First();
