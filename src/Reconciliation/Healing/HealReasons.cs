@@ -22,7 +22,7 @@ internal static class HealReasons
         HealReason.AttemptsUsedUp => $"'{healer}' used up its attempts on {resource}",
         HealReason.KeepsSkipping => $"'{healer}' answered \"skipped\" {HealingDefaults.SkipsBeforeEscalation} times in a row while the violation stayed open",
         HealReason.AllHealersUsedUp => "every healer's attempts are used up",
-        HealReason.NoHealerCouldAct => $"no healer could act (none applies to the resource, each is destructive and not opted in, each had used up its attempts within its Window, or each answered \"skipped\" {HealingDefaults.SkipsBeforeEscalation} times in a row); 0 attempts were made",
+        HealReason.NoHealerCouldAct => $"no healer could act (none applies to the resource, each is destructive and not opted in, each had spent its attempts within its Window, or each answered \"skipped\" {HealingDefaults.SkipsBeforeEscalation} times in a row); 0 attempts were made",
         _ => string.Empty,
     };
 

@@ -58,6 +58,6 @@ public sealed class ChaosFindingTests
 
         Assert.Equal(1, futile.Calls);
         var exhausted = Assert.Single(Drain(events), e => e.Kind == ReconciliationEventKind.ViolationExhausted);
-        Assert.Contains("used up", exhausted.Reason, StringComparison.Ordinal);
+        Assert.Contains("spent its attempts within its Window", exhausted.Reason, StringComparison.Ordinal);
     }
 }
