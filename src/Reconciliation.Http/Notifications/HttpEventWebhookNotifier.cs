@@ -42,15 +42,28 @@ internal sealed class HttpEventWebhookNotifier : BackgroundService
         _target = UriDisplay.Safe(_options.Url!);
     }
 
+    private ReconciliationEvents.Subscription? _subscription;
+
     public override void Dispose()
     {
+        _subscription?.Dispose();
         _clients.Dispose();
         base.Dispose();
     }
 
+    /// <summary>
+    /// Subscribes before the host goes on: ExecuteAsync runs on the thread pool (since .NET 10 none of it runs inside
+    /// StartAsync), and an event published in between — an operator's first pause — would be missed.
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        _subscription ??= _events.Subscribe();
+        return base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var subscription = _events.Subscribe();
+        var subscription = _subscription ??= _events.Subscribe();
         try
         {
             await foreach (var e in subscription.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
