@@ -60,6 +60,10 @@ internal sealed class PostgresPoolProbe : IProbe, IDisposable
     ];
 
     /// <inheritdoc />
+    /// <remarks>Reads Npgsql's in-memory pool statistics: no round trip to the server.</remarks>
+    public ProbeExecution Execution => ProbeExecution.Inline;
+
+    /// <inheritdoc />
     public ValueTask ProbeAsync(SignalWriter writer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(writer);

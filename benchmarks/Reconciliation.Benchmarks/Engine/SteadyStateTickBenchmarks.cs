@@ -26,6 +26,8 @@ public class SteadyStateTickBenchmarks
     private RuleEvaluator _scatteredEvaluator = null!;
     private double[] _scatteredStorage = null!;
     private ReconciliationEngine _engine = null!;
+    private ServiceProvider _isolatedReconciler = null!;
+    private ReconciliationEngine _isolatedEngine = null!;
     private RuleEvaluator _evaluator = null!;
     private SignalWriter _writer = null!;
     private ProbeSlot _slot = null!;
@@ -41,8 +43,9 @@ public class SteadyStateTickBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        // One probe writing N signals, one rule per signal: N rule instances over N slots.
-        var probe = new ConstantProbe("bench", Rules, new ConstantProbe.Level { Value = 0.5 });
+        // One probe writing N signals, one rule per signal: N rule instances over N slots. It reads memory only, so it is
+        // declared Inline, as the built-in in-memory probes are (HTTP latency, process, Npgsql pool statistics).
+        var probe = new ConstantProbe("bench", Rules, new ConstantProbe.Level { Value = 0.5 }) { Execution = ProbeExecution.Inline };
         _reconciler = EngineFactory.Build([probe], [.. Enumerable.Range(0, Rules).Select(ConstantProbe.SignalName)]);
         _engine = _reconciler.Engine();
         _evaluator = _engine.Evaluator;
@@ -68,6 +71,15 @@ public class SteadyStateTickBenchmarks
         if (_scatteredEvaluator.Instances.Length != Rules || scatteredEngine.ReconcileOnceAsync().GetAwaiter().GetResult().Violations.Count != 0)
         {
             throw new InvalidOperationException("The scattered layout does not have N healthy rule instances.");
+        }
+
+        // The same probe on the thread pool, as every probe is by default (a user's probe, any probe doing I/O).
+        var isolatedProbe = new ConstantProbe("bench", Rules, new ConstantProbe.Level { Value = 0.5 });
+        _isolatedReconciler = EngineFactory.Build([isolatedProbe], [.. Enumerable.Range(0, Rules).Select(ConstantProbe.SignalName)]);
+        _isolatedEngine = _isolatedReconciler.Engine();
+        if (_isolatedEngine.ReconcileOnceAsync().GetAwaiter().GetResult().ValueOf(ConstantProbe.SignalName(Rules - 1), "bench") != 0.5)
+        {
+            throw new InvalidOperationException("The isolated engine's tick has no reading.");
         }
 
         var services = new ServiceCollection();
@@ -108,6 +120,7 @@ public class SteadyStateTickBenchmarks
     public void Cleanup()
     {
         _reconciler.Dispose();
+        _isolatedReconciler.Dispose();
         _scattered.Dispose();
         _healthChecks.Dispose();
     }
@@ -148,9 +161,13 @@ public class SteadyStateTickBenchmarks
         return evaluator.OpenedCount + evaluator.ClosedCount;
     }
 
-    /// <summary>The whole public tick: probes run (with timeouts), rules evaluated, report built.</summary>
+    /// <summary>The whole public tick: probes run (with timeouts), rules evaluated, report built. The probe is in-memory (Inline).</summary>
     [Benchmark(Description = "Reconciler full tick (ReconcileOnceAsync)")]
     public Task<ReconciliationReport> FullTick() => _engine.ReconcileOnceAsync();
+
+    /// <summary>The same tick with the probe on the thread pool (the default): one hop to a pool thread and back.</summary>
+    [Benchmark(Description = "  full tick, probe on the thread pool")]
+    public Task<ReconciliationReport> FullTickIsolated() => _isolatedEngine.ReconcileOnceAsync();
 
     /// <summary>Baseline: what a user would pick instead.</summary>
     [Benchmark(Description = "HealthCheckService.CheckHealthAsync")]

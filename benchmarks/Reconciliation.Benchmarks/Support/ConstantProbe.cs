@@ -25,6 +25,9 @@ internal sealed class ConstantProbe : IProbe
 
     public string Resource { get; }
 
+    /// <summary>How the engine calls it: on the thread pool (the default for any probe) or inline, as in-memory probes are.</summary>
+    public ProbeExecution Execution { get; init; } = ProbeExecution.ThreadPool;
+
     public IReadOnlyList<SignalDescriptor> Signals { get; }
 
     public static string SignalName(int index) => "bench.s" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -23,6 +23,10 @@ internal sealed class HttpLatencyProbe : IProbe
 
     public IReadOnlyList<SignalDescriptor> Signals => _signals.Descriptors;
 
+    /// <inheritdoc />
+    /// <remarks>Reads the in-memory latency window the request listener fills: no I/O.</remarks>
+    public ProbeExecution Execution => ProbeExecution.Inline;
+
     public ValueTask ProbeAsync(SignalWriter writer, CancellationToken cancellationToken)
     {
         _signals.Write(writer, _listener.WindowOf(Resource));

@@ -37,6 +37,10 @@ public sealed class ProcessProbe : IProbe, IDisposable
     ];
 
     /// <inheritdoc />
+    /// <remarks>Reads counters of this process (the working set from /proc, the GC, the thread pool): no I/O to wait for.</remarks>
+    public ProbeExecution Execution => ProbeExecution.Inline;
+
+    /// <inheritdoc />
     public ValueTask ProbeAsync(SignalWriter writer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(writer);

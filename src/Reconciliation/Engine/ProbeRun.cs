@@ -9,6 +9,10 @@ namespace Reconciliation;
 /// (the timeout or the caller's cancellation: the wait ends even when the probe ignores its token or blocks its
 /// thread, and a late end is then discarded). No allocation on a healthy tick after the first.
 /// </summary>
+/// <remarks>
+/// A probe declared <see cref="ProbeExecution.Inline"/> is called on the tick's thread instead (no hop), and its call is
+/// timed: one that takes longer than <see cref="ProbeDefaults.InlineCallLimit"/> runs on the thread pool from the next tick on.
+/// </remarks>
 internal sealed class ProbeRun : IThreadPoolWorkItem
 {
     private const int Pending = 0;
@@ -27,6 +31,7 @@ internal sealed class ProbeRun : IThreadPoolWorkItem
     private ValueTask _awaited;
     private TimeSpan _timeoutValue;
     private long _started;
+    private TimeSpan _elapsed;
     private int _settled;
 
     // 1 from the moment the probe is queued until its call has really ended (it may outlive its tick when it hung).
@@ -38,9 +43,13 @@ internal sealed class ProbeRun : IThreadPoolWorkItem
         _runner = runner;
         _time = time;
         _onProbeAwaited = OnProbeAwaited;
+        Inline = slot.Probe.Execution == ProbeExecution.Inline;
     }
 
     public ProbeSlot Slot => _slot;
+
+    /// <summary>Called on the tick's thread (declared <see cref="ProbeExecution.Inline"/> and never too slow so far).</summary>
+    public bool Inline { get; private set; }
 
     /// <summary>The probe's call from an earlier tick has not ended (it hung past its timeout).</summary>
     public bool IsBusy => Volatile.Read(ref _busy) != 0;
@@ -78,10 +87,33 @@ internal sealed class ProbeRun : IThreadPoolWorkItem
         _linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token) : null;
         _token = _linked?.Token ?? timeout.Token;
 
+        _registration = _token.UnsafeRegister(static state => ((ProbeRun)state!).OnCancelled(), this);
+        if (Inline)
+        {
+            CallInline();
+            return;
+        }
+
         // The probe runs in the tick's execution context (its activity, logging scopes), as a Task.Run would.
         _context = ExecutionContext.Capture();
-        _registration = _token.UnsafeRegister(static state => ((ProbeRun)state!).OnCancelled(), this);
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    /// <summary>
+    /// Calls the probe on the tick's thread and times the call up to its first incomplete await: a probe that took too
+    /// long is moved to the thread pool for every later tick (this tick's reading stands: it did arrive).
+    /// </summary>
+    private void CallInline()
+    {
+        // A probe that returned at once was settled inside the call, which measured it already (one clock read less).
+        _elapsed = TimeSpan.MinValue;
+        CallProbe();
+        var took = _elapsed >= TimeSpan.Zero ? _elapsed : _time.GetElapsedTime(_started);
+        if (took > ProbeDefaults.InlineCallLimit)
+        {
+            Inline = false;
+            _runner.InlineProbeTooSlow(this, took);
+        }
     }
 
     void IThreadPoolWorkItem.Execute()
@@ -187,6 +219,7 @@ internal sealed class ProbeRun : IThreadPoolWorkItem
     {
         _linked?.Dispose();
         _linked = null;
-        _runner.Settled(this, _time.GetElapsedTime(_started));
+        _elapsed = _time.GetElapsedTime(_started);
+        _runner.Settled(this, _elapsed);
     }
 }

@@ -55,21 +55,10 @@ internal sealed class ProbeRunner : IValueTaskSource<IReadOnlyList<ProbeFailure>
 
         _core.Reset();
         _cancellationToken = cancellationToken;
-        var runs = _runs;
-        Volatile.Write(ref _unsettled, runs.Length + 1);
-        for (var i = 0; i < runs.Length; i++)
-        {
-            var run = runs[i];
-            if (run.IsBusy)
-            {
-                // A probe that hung past its timeout is not started twice: it may hold the only connection it has.
-                run.SkipHung();
-                Settled(run, TimeSpan.Zero);
-                continue;
-            }
-
-            run.Start(ArmTimeout(i, timeout), timeout, scope, cancellationToken);
-        }
+        Volatile.Write(ref _unsettled, _runs.Length + 1);
+        // Probes on the thread pool are queued first, so they run while the inline ones are called on this thread.
+        StartRuns(inline: false, timeout, scope, cancellationToken);
+        StartRuns(inline: true, timeout, scope, cancellationToken);
 
         var spinner = default(SpinWait);
         while (Volatile.Read(ref _unsettled) > 1 && spinner.Count < SpinsBeforeYielding)
@@ -84,6 +73,32 @@ internal sealed class ProbeRunner : IValueTaskSource<IReadOnlyList<ProbeFailure>
 
         return new ValueTask<IReadOnlyList<ProbeFailure>>(this, _core.Version);
     }
+
+    private void StartRuns(bool inline, TimeSpan timeout, TickScope scope, CancellationToken cancellationToken)
+    {
+        var runs = _runs;
+        for (var i = 0; i < runs.Length; i++)
+        {
+            var run = runs[i];
+            if (run.Inline != inline)
+            {
+                continue;
+            }
+
+            if (run.IsBusy)
+            {
+                // A probe that hung past its timeout is not started twice: it may hold the only connection it has.
+                run.SkipHung();
+                Settled(run, TimeSpan.Zero);
+                continue;
+            }
+
+            run.Start(ArmTimeout(i, timeout), timeout, scope, cancellationToken);
+        }
+    }
+
+    /// <summary>An inline probe's call took too long: it runs on the thread pool from the next tick on (said once).</summary>
+    internal void InlineProbeTooSlow(ProbeRun run, TimeSpan took) => _diagnostics.InlineProbeTooSlow(run.Slot, took);
 
     /// <summary>One run settled (called once per run per tick); the last one completes the tick's wait.</summary>
     internal void Settled(ProbeRun run, TimeSpan elapsed)

@@ -3,8 +3,8 @@ namespace Reconciliation;
 
 /// <summary>
 /// Reads one resource and writes named numeric signals. One probe may write many signals from one round trip.
-/// The engine runs probes concurrently, each under a timeout; a probe that throws or hangs yields
-/// <c>probe.failed</c> = 1 for its resource and never stops the tick.
+/// The engine runs probes concurrently, each under a timeout and (by default) on a thread-pool thread of its own; a probe
+/// that throws, hangs or blocks its thread yields <c>probe.failed</c> = 1 for its resource and never stops the tick.
 /// </summary>
 public interface IProbe
 {
@@ -16,9 +16,14 @@ public interface IProbe
 
     /// <summary>
     /// Takes one reading. Every signal starts the tick as "no reading"; write the ones you measured.
-    /// Honour <paramref name="cancellationToken"/>: it fires at the probe timeout and at shutdown. Do not block the calling
-    /// thread (use async I/O): the engine stops waiting at the timeout for the task you return, but a probe that blocks
-    /// before returning one holds up the whole tick.
+    /// Honour <paramref name="cancellationToken"/>: it fires at the probe timeout and at shutdown. Prefer async I/O: the
+    /// engine stops waiting at the timeout, but a thread the probe blocks stays blocked until the probe returns.
     /// </summary>
     ValueTask ProbeAsync(SignalWriter writer, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How the engine calls this probe: <see cref="ProbeExecution.ThreadPool"/> (the default, isolated) or, for a probe
+    /// that only reads process memory, <see cref="ProbeExecution.Inline"/>. Read once at start.
+    /// </summary>
+    ProbeExecution Execution => ProbeExecution.ThreadPool;
 }

@@ -38,6 +38,9 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Information, "Probe {Probe} for {Resource} answers again", EventName = "ProbeRecovered")]
     public static partial void ProbeRecovered(this ILogger logger, string probe, string resource);
 
+    [LoggerMessage(26, LogLevel.Warning, "Probe {Probe} for {Resource} is declared Inline but its call took {Took}; it runs on the thread pool from now on, so it can no longer hold up the tick", EventName = "InlineProbeTooSlow")]
+    public static partial void InlineProbeTooSlow(this ILogger logger, string probe, string resource, TimeSpan took);
+
     [LoggerMessage(12, LogLevel.Error, "Reconciliation tick failed unexpectedly; the loop goes on", EventName = "TickFailed")]
     public static partial void TickFailed(this ILogger logger, Exception exception);
 

@@ -143,6 +143,8 @@ internal sealed class ReconciliationDiagnostics
         Publish(new ReconciliationEvent { Kind = ReconciliationEventKind.ProbeFailed, Timestamp = _time.GetUtcNow(), Resource = slot.Probe.Resource, Reason = reason });
     }
 
+    public void InlineProbeTooSlow(ProbeSlot slot, TimeSpan took) => _logger.InlineProbeTooSlow(slot.TypeName, slot.Probe.Resource, took);
+
     public void ProbeRecovered(ProbeSlot slot)
     {
         _logger.ProbeRecovered(slot.TypeName, slot.Probe.Resource);
