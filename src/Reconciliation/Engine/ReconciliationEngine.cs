@@ -218,7 +218,8 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         var warmUpUntil = StartedAt + settings.Options.WarmUp;
         try
         {
-            var due = await _healing.PlanAsync(new HealingTickSettings(evaluator.Instances, settings.AllowDestructive, settings.Options.HealBudget,
+            // Only an open violation has a heal to plan (every open one is active): a healthy tick skips the planner.
+            var due = evaluator.ActiveCount == 0 ? null : await _healing.PlanAsync(new HealingTickSettings(evaluator.Instances, settings.AllowDestructive, settings.Options.HealBudget,
                 settings.Options.CallTimeout, now < warmUpUntil || tick <= 1, warmUpUntil, settings.Options.Interval / HealingDefaults.VerifyJitterDivisor,
                 settings.Options.Interval / HealingDefaults.InTickHealWaitDivisor),
                 now, cancellationToken).ConfigureAwait(false);
@@ -239,7 +240,7 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         _diagnostics.Metrics.RecordTick(duration);
         var report = BuildReport(settings, now, duration, tick, closed, failures);
         Volatile.Write(ref _latest, report);
-        Interlocked.Exchange(ref _lastCompletedTicks, _time.GetUtcNow().UtcTicks);
+        Interlocked.Exchange(ref _lastCompletedTicks, (now + duration).UtcTicks); // its start plus its measured duration: one clock read less
         activity?.SetTag("reconciliation.violations", report.Violations.Count);
         return report;
     }
@@ -295,11 +296,14 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
 
         // The list is built only when there is something in it: a healthy tick reports the shared empty list.
         var violations = closed;
-        foreach (var instance in settings.Evaluator.Instances)
+        if (settings.Evaluator.ActiveCount > 0)
         {
-            if (instance.Violation is { } open)
+            foreach (var instance in settings.Evaluator.Instances)
             {
-                (violations ??= []).Add(open.Snapshot());
+                if (instance.Violation is { } open)
+                {
+                    (violations ??= []).Add(open.Snapshot());
+                }
             }
         }
 

@@ -94,6 +94,12 @@ internal sealed class RuleEvaluator
 
     public int OpenedCount { get; private set; }
 
+    /// <summary>
+    /// Instances that are active (a breach is being timed, or a violation is open). Zero on a healthy tick, so the engine
+    /// skips everything that only open violations need without touching an instance.
+    /// </summary>
+    public int ActiveCount { get; private set; }
+
     public int ClosedCount { get; private set; }
 
     /// <summary>Indices into <see cref="Instances"/> of instances whose violation should open this tick, ascending.</summary>
@@ -246,8 +252,17 @@ internal sealed class RuleEvaluator
     }
 
     /// <summary>The instance at <paramref name="position"/> started or stopped being active (breaching or open).</summary>
-    internal void Refresh(int position) =>
-        _healthyUpTo[position] = Instances[_instanceAt[position]].IsActive ? double.NaN : _signedLimits[position];
+    internal void Refresh(int position)
+    {
+        // NaN in _healthyUpTo marks an active position (limits are finite), so the count follows every transition.
+        var wasActive = double.IsNaN(_healthyUpTo[position]);
+        var active = Instances[_instanceAt[position]].IsActive;
+        _healthyUpTo[position] = active ? double.NaN : _signedLimits[position];
+        if (active != wasActive)
+        {
+            ActiveCount += active ? 1 : -1;
+        }
+    }
 
     /// <summary>
     /// The full decision for one instance whose reading breached, is missing, or that is active. Every change to the

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Reconciliation.Status;
 
 namespace Reconciliation;
@@ -26,8 +27,11 @@ internal sealed class SignalHistory
     private readonly Lock _gate = new();
     private readonly TimelineEntry[] _timeline = new TimelineEntry[TimelineCapacity];
     private SignalTable? _table;
+    // Bucket-major: bucket position b holds every slot's reading at [b * _width, (b + 1) * _width), so a tick updates one
+    // contiguous span per array (vectorized) and clearing a bucket is one fill.
     private double[] _min = [];
     private double[] _max = [];
+    private int _width;
     private long _newest = long.MinValue; // the newest bucket's number (UTC ticks / Step)
     private int _timelineNext;
     private int _timelineCount;
@@ -46,6 +50,7 @@ internal sealed class SignalHistory
             {
                 // Sized once: the engine's table is fixed for its life.
                 _table = table;
+                _width = table.Count;
                 _min = new double[table.Count * Capacity];
                 _max = new double[table.Count * Capacity];
                 Array.Fill(_min, double.NaN);
@@ -60,11 +65,8 @@ internal sealed class SignalHistory
                 for (var b = bucket - clear + 1; b <= bucket; b++)
                 {
                     var position = (int)(b % Capacity);
-                    for (var slot = 0; slot < values.Length; slot++)
-                    {
-                        _min[(slot * Capacity) + position] = double.NaN;
-                        _max[(slot * Capacity) + position] = double.NaN;
-                    }
+                    _min.AsSpan(position * _width, _width).Fill(double.NaN);
+                    _max.AsSpan(position * _width, _width).Fill(double.NaN);
                 }
 
                 _newest = bucket;
@@ -72,19 +74,8 @@ internal sealed class SignalHistory
 
             if (bucket == _newest)
             {
-                var at = (int)(bucket % Capacity);
-                for (var slot = 0; slot < values.Length; slot++)
-                {
-                    var value = values[slot];
-                    if (double.IsNaN(value))
-                    {
-                        continue;
-                    }
-
-                    var i = (slot * Capacity) + at;
-                    _min[i] = double.IsNaN(_min[i]) ? value : Math.Min(_min[i], value);
-                    _max[i] = double.IsNaN(_max[i]) ? value : Math.Max(_max[i], value);
-                }
+                var at = (int)(bucket % Capacity) * _width;
+                Widen(values.AsSpan(0, _width), _min.AsSpan(at, _width), _max.AsSpan(at, _width));
             }
 
             foreach (var index in evaluator.Opened)
@@ -98,6 +89,43 @@ internal sealed class SignalHistory
                 var instance = evaluator.Instances[index];
                 Append(new TimelineEntry(now, TimelineEntry.Closed, instance.Rule.Name, instance.Resource, Reading(values[instance.Slot])));
             }
+        }
+    }
+
+    /// <summary>
+    /// Widens each slot's bucket to take in its reading: a missing reading (NaN) changes nothing, and an empty bucket (NaN)
+    /// takes the reading as both its lowest and its highest. Four slots at a time where the hardware has it.
+    /// </summary>
+    private static void Widen(ReadOnlySpan<double> values, Span<double> min, Span<double> max)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= values.Length - Vector256<double>.Count; i += Vector256<double>.Count)
+            {
+                var value = Vector256.Create(values.Slice(i, Vector256<double>.Count));
+                var low = Vector256.Create(min.Slice(i, Vector256<double>.Count));
+                var high = Vector256.Create(max.Slice(i, Vector256<double>.Count));
+                var hasValue = Vector256.Equals(value, value); // false for NaN
+                var lowEmpty = ~Vector256.Equals(low, low);
+                var highEmpty = ~Vector256.Equals(high, high);
+                var newLow = Vector256.ConditionalSelect(lowEmpty, value, Vector256.Min(low, value));
+                var newHigh = Vector256.ConditionalSelect(highEmpty, value, Vector256.Max(high, value));
+                Vector256.ConditionalSelect(hasValue, newLow, low).CopyTo(min.Slice(i));
+                Vector256.ConditionalSelect(hasValue, newHigh, high).CopyTo(max.Slice(i));
+            }
+        }
+
+        for (; i < values.Length; i++)
+        {
+            var value = values[i];
+            if (double.IsNaN(value))
+            {
+                continue;
+            }
+
+            min[i] = double.IsNaN(min[i]) ? value : Math.Min(min[i], value);
+            max[i] = double.IsNaN(max[i]) ? value : Math.Max(max[i], value);
         }
     }
 
@@ -125,7 +153,7 @@ internal sealed class SignalHistory
                     continue;
                 }
 
-                var i = (slot * Capacity) + (int)(bucket % Capacity);
+                var i = ((int)(bucket % Capacity) * _width) + slot;
                 min[k] = double.IsNaN(_min[i]) ? null : _min[i];
                 max[k] = double.IsNaN(_max[i]) ? null : _max[i];
             }

@@ -95,6 +95,9 @@ public sealed class RuleEvaluatorTests
                 }
             }
 
+            // The count the engine skips its planner and report scan by: exactly the active instances, reload included.
+            Assert.Equal(array.Count(i => i.IsActive), evaluator.ActiveCount);
+
             opened += evaluator.OpenedCount;
             closed += evaluator.ClosedCount;
             now += TimeSpan.FromSeconds(random.Next(2) == 0 ? 10 : 3);

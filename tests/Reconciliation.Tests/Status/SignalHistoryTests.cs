@@ -36,6 +36,45 @@ public sealed class SignalHistoryTests
     }
 
     [Fact]
+    public async Task Many_signals_each_keep_their_own_lowest_and_highest_reading_and_a_missing_reading_changes_nothing()
+    {
+        // Nine signals: the rings are updated several signals at a time, with a tail; each must still be its own.
+        var names = Enumerable.Range(0, 9).Select(i => "s" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var probe = new TestProbe("db", names);
+        await using var harness = EngineHarness.Create(null, b => b.AddProbe(_ => probe));
+        harness.Time.SetUtcNow(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero)); // a bucket boundary
+        var random = new Random(13);
+        var expectedMin = new double?[names.Length];
+        var expectedMax = new double?[names.Length];
+        for (var tick = 0; tick < 3; tick++) // three ticks 10 s apart: one bucket
+        {
+            for (var i = 0; i < names.Length; i++)
+            {
+                // Signal 4 never has a reading; the others miss one now and then.
+                var value = i == 4 || random.Next(4) == 0 ? double.NaN : Math.Round(random.NextDouble() * 2 - 1, 2);
+                probe.Set(names[i], value);
+                if (!double.IsNaN(value))
+                {
+                    expectedMin[i] = Math.Min(expectedMin[i] ?? value, value);
+                    expectedMax[i] = Math.Max(expectedMax[i] ?? value, value);
+                }
+            }
+
+            await harness.TickAsync();
+            harness.Time.Advance(TimeSpan.FromSeconds(10));
+        }
+
+        for (var i = 0; i < names.Length; i++)
+        {
+            var history = await HistoryAsync(harness, names[i]);
+            Assert.Equal((expectedMin[i], expectedMax[i]), (history.Min[^1], history.Max[^1]));
+        }
+
+        Assert.Contains(expectedMin, m => m is not null && m < 0); // the premise: readings of both signs, and gaps
+        Assert.Null(expectedMax[4]);
+    }
+
+    [Fact]
     public async Task The_ring_holds_the_last_hour_and_a_gap_without_ticks_stays_empty()
     {
         var probe = new TestProbe("db", "pool.usage");
