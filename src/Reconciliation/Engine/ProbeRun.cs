@@ -28,6 +28,7 @@ internal sealed class ProbeRun : IThreadPoolWorkItem
     private CancellationTokenSource? _timeout;
     private CancellationTokenSource? _linked;
     private CancellationTokenRegistration _registration;
+    private int _registered; // 1 once _registration is set this tick (an inline run registers only if it goes asynchronous)
     private ValueTask _awaited;
     private TimeSpan _timeoutValue;
     private long _started;
@@ -80,6 +81,8 @@ internal sealed class ProbeRun : IThreadPoolWorkItem
         Failure = null;
         Cancelled = false;
         _settled = Pending;
+        _registered = 0;
+        _registration = default;
         _busy = 1;
         _started = _time.GetTimestamp();
 
@@ -87,16 +90,24 @@ internal sealed class ProbeRun : IThreadPoolWorkItem
         _linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token) : null;
         _token = _linked?.Token ?? timeout.Token;
 
-        _registration = _token.UnsafeRegister(static state => ((ProbeRun)state!).OnCancelled(), this);
         if (Inline)
         {
             CallInline();
             return;
         }
 
+        Register();
+
         // The probe runs in the tick's execution context (its activity, logging scopes), as a Task.Run would.
         _context = ExecutionContext.Capture();
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    /// <summary>Settles the run when its token fires (at once, if it already has).</summary>
+    private void Register()
+    {
+        _registration = _token.UnsafeRegister(static state => ((ProbeRun)state!).OnCancelled(), this);
+        Volatile.Write(ref _registered, 1); // after the registration is whole: ProbeEnded may read it from another thread
     }
 
     /// <summary>
@@ -105,9 +116,31 @@ internal sealed class ProbeRun : IThreadPoolWorkItem
     /// </summary>
     private void CallInline()
     {
+        if (_token.IsCancellationRequested)
+        {
+            OnCancelled(); // the caller cancelled before the probe was called: it is not called, as on the thread pool
+            Volatile.Write(ref _busy, 0);
+            return;
+        }
+
         // A probe that returned at once was settled inside the call, which measured it already (one clock read less).
         _elapsed = TimeSpan.MinValue;
         CallProbe();
+        if (Volatile.Read(ref _settled) == Pending)
+        {
+            // The call went asynchronous: from here on it is a probe like any other, under its token and its timeout.
+            Register();
+            if (Volatile.Read(ref _settled) != Pending)
+            {
+                _registration.Unregister(); // it ended meanwhile, before it could see the registration
+            }
+            else
+            {
+                var left = _timeoutValue - _time.GetElapsedTime(_started);
+                _timeout!.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+            }
+        }
+
         var took = _elapsed >= TimeSpan.Zero ? _elapsed : _time.GetElapsedTime(_started);
         if (took > ProbeDefaults.InlineCallLimit)
         {
@@ -174,7 +207,11 @@ internal sealed class ProbeRun : IThreadPoolWorkItem
     {
         if (Interlocked.Exchange(ref _settled, Settled) == Pending)
         {
-            _registration.Unregister();
+            if (Volatile.Read(ref _registered) != 0)
+            {
+                _registration.Unregister();
+            }
+
             if (error is null)
             {
                 _slot.Commit();

@@ -93,7 +93,8 @@ internal sealed class ProbeRunner : IValueTaskSource<IReadOnlyList<ProbeFailure>
                 continue;
             }
 
-            run.Start(ArmTimeout(i, timeout), timeout, scope, cancellationToken);
+            // An inline probe's timer is armed only if its call goes asynchronous (most never do: no timer per tick).
+            run.Start(ArmTimeout(i, inline ? null : timeout), timeout, scope, cancellationToken);
         }
     }
 
@@ -172,10 +173,11 @@ internal sealed class ProbeRunner : IValueTaskSource<IReadOnlyList<ProbeFailure>
     }
 
     /// <summary>
-    /// The probe's timeout, armed before the probe is called. A source whose timer did not fire is reset and reused on
-    /// the next tick (no allocation); one that fired (or whose probe may still hold its token) is replaced.
+    /// The probe's timeout, armed before the probe is called (unless <paramref name="timeout"/> is null: then the run arms
+    /// it itself when needed). A source whose timer did not fire is reset and reused on the next tick (no allocation); one
+    /// that fired (or whose probe may still hold its token) is replaced.
     /// </summary>
-    private CancellationTokenSource ArmTimeout(int probe, TimeSpan timeout)
+    private CancellationTokenSource ArmTimeout(int probe, TimeSpan? timeout)
     {
         var source = _timeouts[probe];
         if (source is null || !source.TryReset())
@@ -183,7 +185,11 @@ internal sealed class ProbeRunner : IValueTaskSource<IReadOnlyList<ProbeFailure>
             source = _timeouts[probe] = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
         }
 
-        source.CancelAfter(timeout);
+        if (timeout is { } after)
+        {
+            source.CancelAfter(after);
+        }
+
         return source;
     }
 }

@@ -232,7 +232,7 @@ internal sealed class ReconciliationEngine : IReconciler, IReconciliationState, 
         {
             // Saved even when the host stops during the wait: app.restart stops it in the very tick its violation opened,
             // and a replica that lost that state would start a fresh episode after its restart.
-            _state.SaveIfChanged(evaluator.Instances, _healing.PausedUntil, settings.Options.ReplicaId, settings.Options.CallTimeout);
+            _state.SaveIfChanged(evaluator.Instances, evaluator.ActiveCount > 0, _healing.PausedUntil, settings.Options.ReplicaId, settings.Options.CallTimeout);
             _journal.CatchUp(settings.Options.CallTimeout, _time);
         }
 

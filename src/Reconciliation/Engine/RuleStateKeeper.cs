@@ -103,10 +103,13 @@ internal sealed class RuleStateKeeper
         return snapshot.BudgetPausedUntil;
     }
 
-    /// <summary>Saves the state in the background when it changed since the last save.</summary>
-    public void SaveIfChanged(RuleInstance[] instances, DateTimeOffset? budgetPausedUntil, string replica, TimeSpan deadline)
+    /// <summary>
+    /// Saves the state in the background when it changed since the last save. <paramref name="anyActive"/> is the evaluator's
+    /// count of active instances above zero: with none, and nothing saved before, the healthy tick touches no instance.
+    /// </summary>
+    public void SaveIfChanged(RuleInstance[] instances, bool anyActive, DateTimeOffset? budgetPausedUntil, string replica, TimeSpan deadline)
     {
-        if (!_enabled || !_loaded || (!_failed && _wanted.Rules.Count == 0 && _wanted.BudgetPausedUntil == budgetPausedUntil && !AnyActive(instances)))
+        if (!_enabled || !_loaded || (!_failed && _wanted.Rules.Count == 0 && _wanted.BudgetPausedUntil == budgetPausedUntil && !anyActive))
         {
             return; // the healthy tick: nothing active, nothing saved, no allocation
         }
@@ -179,19 +182,6 @@ internal sealed class RuleStateKeeper
                 }
             }
         }
-    }
-
-    private static bool AnyActive(RuleInstance[] instances)
-    {
-        foreach (var instance in instances)
-        {
-            if (instance.IsActive)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private static RuleStateSnapshot Take(RuleInstance[] instances, DateTimeOffset? budgetPausedUntil)

@@ -64,6 +64,33 @@ public sealed class InlineProbeTests
     }
 
     [Fact]
+    public async Task An_inline_probe_that_goes_asynchronous_is_still_under_its_timeout_and_a_late_answer_still_counts()
+    {
+        var probe = new InlineProbe();
+        await using var harness = EngineHarness.Create(o => o.ProbeTimeout = TimeSpan.FromSeconds(5), b => b.AddProbe(_ => probe));
+
+        // Never answers (and ignores its token): the tick ends at the timeout, armed only once the call went asynchronous.
+        probe.Pending = new TaskCompletionSource();
+        var tick = harness.TickAsync();
+        Assert.False(tick.IsCompleted);
+        harness.Time.Advance(TimeSpan.FromSeconds(4));
+        Assert.False(tick.IsCompleted);
+        harness.Time.Advance(TimeSpan.FromSeconds(1));
+        var timedOut = await tick.WaitAsync(Bound, Ct);
+        Assert.Equal("timed out after 00:00:05", Assert.Single(timedOut.ProbeFailures).Reason);
+        probe.Pending.SetResult(); // the hung call ends; the probe may be called again
+
+        // Answers after 2 s: its reading counts.
+        probe.Pending = new TaskCompletionSource();
+        var next = harness.NextTickAsync();
+        harness.Time.Advance(TimeSpan.FromSeconds(2));
+        probe.Pending.SetResult();
+        var answered = await next.WaitAsync(Bound, Ct);
+        Assert.Empty(answered.ProbeFailures);
+        Assert.Equal(0.4, answered.ValueOf(Signal, "memory"));
+    }
+
+    [Fact]
     public async Task A_fast_inline_probe_stays_inline()
     {
         var probe = new InlineProbe();
@@ -98,6 +125,9 @@ public sealed class InlineProbeTests
 
         public int LastThread { get; private set; }
 
+        /// <summary>While set, the call returns this task's continuation (the call goes asynchronous), ignoring its token.</summary>
+        public TaskCompletionSource? Pending { get; set; }
+
         /// <summary>The blocked call ran on the thread that had called the tick (it would have held the tick up).</summary>
         public bool BlockedTheCaller { get; private set; }
 
@@ -116,6 +146,12 @@ public sealed class InlineProbeTests
                 {
                     BlockedTheCaller = true; // nobody released it: the test itself was stuck in this call
                 }
+            }
+
+            if (Pending is { } pending)
+            {
+                return new ValueTask(pending.Task.ContinueWith(_ => writer.Write(0, 0.4), CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
             }
 
             writer.Write(0, 0.4);
