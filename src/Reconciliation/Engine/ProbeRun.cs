@@ -26,7 +26,6 @@ internal sealed class ProbeRun : IThreadPoolWorkItem
     private TickScope? _scope;
     private CancellationToken _token;
     private CancellationTokenSource? _timeout;
-    private CancellationTokenSource? _linked;
     private CancellationTokenRegistration _registration;
     private int _registered; // 1 once _registration is set this tick (an inline run registers only if it goes asynchronous)
     private ValueTask _awaited;
@@ -71,9 +70,9 @@ internal sealed class ProbeRun : IThreadPoolWorkItem
 
     /// <summary>
     /// Queues the probe on the thread pool under <paramref name="timeout"/> (armed before the probe is called, so a clock
-    /// that moves cannot be missed) and the caller's token. Its settling is reported to the runner.
+    /// that moves cannot be missed; the runner cancels it when the caller does). Its settling is reported to the runner.
     /// </summary>
-    public void Start(CancellationTokenSource timeout, TimeSpan timeoutValue, TickScope scope, CancellationToken cancellationToken)
+    public void Start(CancellationTokenSource timeout, TimeSpan timeoutValue, TickScope scope)
     {
         _timeout = timeout;
         _timeoutValue = timeoutValue;
@@ -86,9 +85,9 @@ internal sealed class ProbeRun : IThreadPoolWorkItem
         _busy = 1;
         _started = _time.GetTimestamp();
 
-        // A caller token that can never cancel (the loop's own, until shutdown, can) needs no linked source.
-        _linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token) : null;
-        _token = _linked?.Token ?? timeout.Token;
+        // The probe's token is its timeout source's: the caller's cancellation reaches it through the runner, which
+        // cancels every run's source (no linked source per probe per tick).
+        _token = timeout.Token;
 
         if (Inline)
         {
@@ -220,7 +219,7 @@ internal sealed class ProbeRun : IThreadPoolWorkItem
             {
                 Cancelled = error is OperationCanceledException;
                 Failure = Cancelled
-                    ? (_timeout!.IsCancellationRequested ? $"timed out after {_timeoutValue}" : "cancelled")
+                    ? CancelReason()
                     : SecretScrubber.Describe(error);
                 _slot.ClearValues();
             }
@@ -243,7 +242,7 @@ internal sealed class ProbeRun : IThreadPoolWorkItem
         }
 
         Cancelled = true;
-        Failure = _timeout!.IsCancellationRequested ? $"timed out after {_timeoutValue}" : "cancelled";
+        Failure = CancelReason();
 
         // Whatever the probe wrote before is not a reading. If it is still running, its writer is closed and never read
         // again, so a late write cannot land in this tick or a later one.
@@ -252,10 +251,11 @@ internal sealed class ProbeRun : IThreadPoolWorkItem
         Finish();
     }
 
+    private string CancelReason() =>
+        _timeout!.IsCancellationRequested && !_runner.CallerCancelled ? $"timed out after {_timeoutValue}" : "cancelled";
+
     private void Finish()
     {
-        _linked?.Dispose();
-        _linked = null;
         _elapsed = _time.GetElapsedTime(_started);
         _runner.Settled(this, _elapsed);
     }

@@ -25,6 +25,8 @@ internal sealed class ProbeRunner : IValueTaskSource<IReadOnlyList<ProbeFailure>
     private readonly CancellationTokenSource?[] _timeouts;
     private ManualResetValueTaskSourceCore<IReadOnlyList<ProbeFailure>> _core;
     private CancellationToken _cancellationToken;
+    private CancellationTokenRegistration _callerRegistration;
+    private int _callerCancelled;
 
     // Runs not yet settled, plus one held by RunAsync itself until it has decided between returning and yielding.
     private int _unsettled;
@@ -53,12 +55,21 @@ internal sealed class ProbeRunner : IValueTaskSource<IReadOnlyList<ProbeFailure>
             values[i] = 0;
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         _core.Reset();
         _cancellationToken = cancellationToken;
+        _callerCancelled = 0;
         Volatile.Write(ref _unsettled, _runs.Length + 1);
         // Probes on the thread pool are queued first, so they run while the inline ones are called on this thread.
-        StartRuns(inline: false, timeout, scope, cancellationToken);
-        StartRuns(inline: true, timeout, scope, cancellationToken);
+        StartRuns(inline: false, timeout, scope);
+        StartRuns(inline: true, timeout, scope);
+
+        // One registration per tick on the caller's token (its nodes are reused by the token's source), not a linked
+        // source per probe: the loop's token can always be cancelled, so that would allocate on every tick.
+        if (cancellationToken.CanBeCanceled)
+        {
+            _callerRegistration = cancellationToken.UnsafeRegister(static state => ((ProbeRunner)state!).CancelRuns(), this);
+        }
 
         var spinner = default(SpinWait);
         while (Volatile.Read(ref _unsettled) > 1 && spinner.Count < SpinsBeforeYielding)
@@ -74,7 +85,7 @@ internal sealed class ProbeRunner : IValueTaskSource<IReadOnlyList<ProbeFailure>
         return new ValueTask<IReadOnlyList<ProbeFailure>>(this, _core.Version);
     }
 
-    private void StartRuns(bool inline, TimeSpan timeout, TickScope scope, CancellationToken cancellationToken)
+    private void StartRuns(bool inline, TimeSpan timeout, TickScope scope)
     {
         var runs = _runs;
         for (var i = 0; i < runs.Length; i++)
@@ -94,7 +105,20 @@ internal sealed class ProbeRunner : IValueTaskSource<IReadOnlyList<ProbeFailure>
             }
 
             // An inline probe's timer is armed only if its call goes asynchronous (most never do: no timer per tick).
-            run.Start(ArmTimeout(i, inline ? null : timeout), timeout, scope, cancellationToken);
+            run.Start(ArmTimeout(i, inline ? null : timeout), timeout, scope);
+        }
+    }
+
+    /// <summary>The caller cancelled the tick (read by the runs to say "cancelled", not "timed out").</summary>
+    internal bool CallerCancelled => Volatile.Read(ref _callerCancelled) != 0;
+
+    /// <summary>The caller's token fired: every run's token fires with it (a run that settled already is not affected).</summary>
+    private void CancelRuns()
+    {
+        Volatile.Write(ref _callerCancelled, 1);
+        foreach (var source in _timeouts)
+        {
+            source?.Cancel();
         }
     }
 
@@ -131,6 +155,10 @@ internal sealed class ProbeRunner : IValueTaskSource<IReadOnlyList<ProbeFailure>
     /// <summary>Every run has settled: the failures of the tick. A run cut short by the caller's cancellation throws it.</summary>
     private IReadOnlyList<ProbeFailure> Collect()
     {
+        // Every run has settled, so the caller's token has nothing left to cancel. Dispose waits for a callback running
+        // on another thread, so it cannot cancel the next tick's sources (it returns at once inside the callback itself).
+        _callerRegistration.Dispose();
+        _callerRegistration = default;
         if (_cancellationToken.IsCancellationRequested)
         {
             foreach (var run in _runs)
