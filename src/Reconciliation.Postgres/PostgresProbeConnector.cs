@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Reconciliation.DataSources;
 using Reconciliation.Postgres.Telemetry;
 
 namespace Reconciliation.Postgres;
@@ -15,16 +16,16 @@ namespace Reconciliation.Postgres;
 /// <para>The session comes from a data source built once and NAMED after the resource (<c>reconciliation-probe:main-db</c>):
 /// Npgsql tags every pool metric with a data source's name, and an unnamed one is tagged with <c>Host=…;Username=…;Database=…</c>.
 /// With <see cref="PostgresReconciliationOptions.ProbeConnectionString"/> it is built from that string. Without it, it is
-/// DERIVED from the app's data source's connection string (which Npgsql gives without its password unless the app set
-/// <c>Persist Security Info</c>): that authenticates whenever the credentials do not live only inside the app's data source
-/// (a passfile, <c>PGPASSWORD</c>, trust/peer/certificate/Kerberos authentication, a persisted password).</para>
-/// <para>When the derived source cannot authenticate (Npgsql has no password for it, the server refuses it, or TLS needs the
-/// app's callbacks), the probe falls back, for the rest of its life, to a clone of the app's data source
-/// (<see cref="NpgsqlConnection.CloneWithAsync"/>): Npgsql re-applies the data source's password (static or from its provider)
-/// and SSL callbacks without this library holding the password, but offers no way to name the clone (Npgsql 10 names an
-/// unnamed data source after its connection string without the password), so that pool's metrics carry host, port, user and
-/// database. Warning 111 says so once. With <c>SSL Mode=Require</c> the probe never derives: there, SSL callbacks the app
-/// may have set (certificate pinning) are what validates the server, and a derived source would silently drop them.</para>
+/// built from the app's data source's connection string (which Npgsql gives without its password) and logs in with the app's
+/// data source's password of the moment (its static one or its password provider's value, asked at every physical login)
+/// and its SSL callback (<see cref="OwnDataSource"/>): so it is named whether the credentials live in a passfile,
+/// <c>PGPASSWORD</c>, or only inside the app's data source.</para>
+/// <para>Only when this Npgsql no longer hands the app's password over (<see cref="OwnDataSource.CarrierWorks"/> false, which
+/// <c>OwnDataSourceTests</c> pins for the Npgsql version shipped) does the probe go back to the earlier way: a data source
+/// derived from the connection string alone, and when that cannot authenticate (no password, a password refused, a TLS
+/// handshake needing the app's callbacks), or with <c>SSL Mode=Require</c> (where the app's SSL callbacks may be what validates
+/// the server), a clone of the app's data source (<see cref="NpgsqlConnection.CloneWithAsync"/>) whose unnamed pool's metrics
+/// carry host, port, user and database. Warning 111 says so once.</para>
 /// </remarks>
 internal sealed class PostgresProbeConnector : IAsyncDisposable, IDisposable
 {
@@ -59,8 +60,14 @@ internal sealed class PostgresProbeConnector : IAsyncDisposable, IDisposable
         {
             _ownDataSource = Build(options.ProbeConnectionString, options, DataSourceName);
         }
+        else if (OwnDataSource.TryBuild(appDataSource, Settings(appDataSource.ConnectionString, options), DataSourceName) is { } own)
+        {
+            // Logs in with the app's data source's password of the moment and its SSL callback: no fallback needed.
+            _ownDataSource = own;
+        }
         else if (new NpgsqlConnectionStringBuilder(appDataSource.ConnectionString).SslMode is not SslMode.Require)
         {
+            // This Npgsql no longer hands the password over (OwnDataSource.CarrierWorks): derive, and clone if that cannot log in.
             _ownDataSource = Build(appDataSource.ConnectionString, options, DataSourceName);
             _derived = true;
         }
@@ -205,13 +212,15 @@ internal sealed class PostgresProbeConnector : IAsyncDisposable, IDisposable
         _ => false,
     };
 
-    private static NpgsqlDataSource Build(string connectionString, PostgresReconciliationOptions options, string name)
+    private static NpgsqlDataSource Build(string connectionString, PostgresReconciliationOptions options, string name) =>
+        new NpgsqlDataSourceBuilder(Settings(connectionString, options).ConnectionString) { Name = name }.Build();
+
+    private static NpgsqlConnectionStringBuilder Settings(string connectionString, PostgresReconciliationOptions options)
     {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
-        Apply(builder.ConnectionStringBuilder, options);
-        builder.ConnectionStringBuilder.Pooling = true;
-        builder.Name = name;
-        return builder.Build();
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        Apply(settings, options);
+        settings.Pooling = true;
+        return settings;
     }
 
     private async ValueTask DropSessionAsync()

@@ -50,10 +50,9 @@ public sealed class PostgresReconciliationOptions
     /// <summary>
     /// Optional connection string for the probe, the session healers and the migration gate, typically a monitoring role
     /// with <c>pg_monitor</c> and <c>pg_signal_backend</c>. Without it they connect like the app's data source: through a
-    /// data source derived from its connection string when that authenticates on its own (passfile, <c>PGPASSWORD</c>,
-    /// password-less authentication, persisted password), else through <c>NpgsqlConnection.CloneWithAsync</c>, which reuses
-    /// the password the app's data source holds. Either way the probe gets its own session; its Npgsql pool is named
-    /// <c>reconciliation-probe:&lt;resource&gt;</c> except in the clone case (docs/postgres.md, "The probe's connection").
+    /// data source of their own built from its connection string that logs in with the app's data source's password of the
+    /// moment (static or from its password provider, asked at each login) and SSL callback. Either way the probe gets its own
+    /// session, and its Npgsql pool is named <c>reconciliation-probe:&lt;resource&gt;</c> (docs/postgres.md, "The probe's connection").
     /// </summary>
     public string? ProbeConnectionString { get; set; }
 

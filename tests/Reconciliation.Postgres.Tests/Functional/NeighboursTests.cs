@@ -244,7 +244,7 @@ public sealed class NeighboursTests
         var ours = meter.Series;
         Assert.Contains(ours, s => s.Contains("db.client.connection.pool.name=reconciliation-probe:main-db", StringComparison.Ordinal));
         Assert.Contains(ours, s => s.Contains("db.client.connection.pool.name=orders-db", StringComparison.Ordinal));
-        AssertNoConnectionString(world, ours);
+        AssertNoConnectionString(world, meter);
     }
 
     /// <summary>
@@ -281,7 +281,7 @@ public sealed class NeighboursTests
 
             var ours = meter.Series;
             Assert.Contains(ours, s => s.Contains("db.client.connection.pool.name=reconciliation-probe:main-db", StringComparison.Ordinal));
-            AssertNoConnectionString(world, ours);
+            AssertNoConnectionString(world, meter);
         }
         finally
         {
@@ -290,52 +290,173 @@ public sealed class NeighboursTests
     }
 
     /// <summary>
-    /// The remaining gap, stated as it is: when the password lives only inside the app's data source (Npgsql 10 gives no
-    /// public way to read it), the derived source cannot authenticate, the probe falls back to a clone of the app's data
-    /// source, says so once (warning 111), and that clone's pool is named by Npgsql after its connection string WITHOUT the
-    /// password. The probe works; the password appears nowhere.
+    /// The password lives only inside the app's data source (set on its builder, or handed out by a password provider), the
+    /// app's pool is saturated, and a destructive heal runs: the probe logs in through its own data source NAMED
+    /// <c>reconciliation-probe:main-db</c> (it asks the app's data source for the password at each login), answers on its own
+    /// session, says nothing about a fallback (no warning 111), and no series of Npgsql's meter carries this database's
+    /// server, user, database or password in a connection string. (Before, the probe cloned the app's data source here and
+    /// that unnamed pool's series carried <c>Host=…;Port=…;Username=…;Database=…</c>.)
     /// </summary>
-    [Fact]
-    public async Task A_password_held_only_by_the_app_data_source_falls_back_to_an_unnamed_clone_and_says_so_once()
+    [Theory]
+    [InlineData("static")]
+    [InlineData("provider")]
+    public async Task A_password_held_only_by_the_app_data_source_still_gives_the_probe_a_named_pool_of_its_own(string kind)
     {
-        await using var world = await World.CreateAsync(nameof(A_password_held_only_by_the_app_data_source_falls_back_to_an_unnamed_clone_and_says_so_once)[..30]);
-        var builder = new NpgsqlDataSourceBuilder(world.AppConnectionString(AppName)) { Name = "orders-db" };
+        var ct = TestContext.Current.CancellationToken;
+        await using var world = await World.CreateAsync("pw_only_" + kind);
+        var settings = new NpgsqlConnectionStringBuilder(world.AppConnectionString(AppName)) { Password = null, MaxPoolSize = 2, Timeout = 2 };
+        var builder = new NpgsqlDataSourceBuilder(settings.ConnectionString) { Name = "orders-db" };
+        var asked = 0;
+        if (kind == "static")
+        {
+            builder.ConnectionStringBuilder.Password = Password;
+        }
+        else
+        {
+            builder.UsePasswordProvider(_ => Password, (_, _) =>
+            {
+                Interlocked.Increment(ref asked);
+                return ValueTask.FromResult(Password);
+            });
+        }
+
         await using var app = builder.Build();
+        Assert.DoesNotContain(Password, app.ConnectionString, StringComparison.Ordinal);
 
         using var meter = new NpgsqlSeries();
-        await using (var harness = EngineHarness.Create(b => b.AddPostgres("main-db", app)))
+
+        // Every connection of the app's pool is held, idle in a transaction: the probe must answer on its own session, and
+        // the heal (terminate, opted in) frees them.
+        var own = new List<NpgsqlConnection>();
+        for (var i = 0; i < 2; i++)
         {
-            for (var i = 0; i < 3; i++)
+            own.Add(world.Track((await ServerQueries.OpenIdleTransactionAsync(await app.OpenConnectionAsync(ct))).Connection));
+        }
+
+        var pids = own.Select(c => c.ProcessID).ToArray();
+        await Eventually.UntilAsync(async () => await IdleInTransactionAsync(world, pids, 1.5) == 2, "the app's sessions have been idle in transaction for 1.5 s");
+        var askedBeforeProbe = Volatile.Read(ref asked);
+        await using (var harness = EngineHarness.Create(b => b
+            .AddPostgres("main-db", app, o => o.TerminateIdleInTransactionAfter = TimeSpan.FromSeconds(1))
+            .AddRule("idle-tx", r =>
             {
-                Assert.Empty((await harness.TickAsync()).ProbeFailures);
-            }
+                r.Signal = PostgresSignalNames.IdleInTransactionMaxAge;
+                r.Above = 1;
+                r.Heal.Add(PostgresHealerNames.TerminateIdleInTransaction);
+            })
+            .AllowDestructive(PostgresHealerNames.TerminateIdleInTransaction)))
+        {
+            var first = await harness.TickAsync();
+            Assert.Empty(first.ProbeFailures);
+            Assert.Equal(2, first.ValueOf(PostgresSignalNames.IdleInTransactionCount, "main-db"));
+            var heal = Assert.Single((await harness.TickAsync()).Heals);
+            Assert.Equal(HealOutcomeKind.Healed, heal.Outcome.Kind);
+            Assert.Contains("terminated 2 session(s)", heal.Outcome.Reason, StringComparison.Ordinal);
+            Assert.Equal(0, await world.AliveAsync(pids));
+            Assert.Empty((await harness.TickAsync()).ProbeFailures);
 
             meter.RecordObservables();
-            Assert.False(harness.Services.GetRequiredKeyedService<PostgresResource>("main-db").Connector.IsNamed);
-            Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == 111);
+            var connector = harness.Services.GetRequiredKeyedService<PostgresResource>("main-db").Connector;
+            Assert.True(connector.IsNamed);
+            Assert.Equal("reconciliation-probe:main-db", connector.DataSourceName);
+            Assert.DoesNotContain(harness.Logs.GetSnapshot(), r => r.Id.Id == 111);
             world.AssertNoSecret(harness.Logs.GetSnapshot().Select(r => r.Message));
         }
 
-        // (The derived source's one failed login shows under its own name; the session then runs on the clone.)
-        var ours = meter.Series;
-        Assert.Contains(ours, s => s.Contains("Application Name=reconciliation-probe", StringComparison.Ordinal) && s.Contains(world.Database, StringComparison.Ordinal));
-        world.AssertNoSecret(ours);
+        if (kind == "provider")
+        {
+            Assert.True(Volatile.Read(ref asked) > askedBeforeProbe, "the probe's login asked the app's password provider");
+        }
+
+        Assert.Contains(meter.Series, s => s.Contains("db.client.connection.pool.name=reconciliation-probe:main-db", StringComparison.Ordinal));
+        AssertNoConnectionString(world, meter);
     }
 
-    private static void AssertNoConnectionString(World world, string[] series)
+    /// <summary>
+    /// A rotated password is followed: the app's password provider hands out the new password after <c>ALTER ROLE …
+    /// PASSWORD</c>, and the probe's next physical login (its session was terminated) uses it, still on its named pool.
+    /// </summary>
+    [Fact]
+    public async Task The_probe_follows_a_rotated_password_at_its_next_login()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var world = await World.CreateAsync("pw_rotated");
+        var current = Password;
+        var builder = new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(world.AppConnectionString(AppName)) { Password = null }.ConnectionString) { Name = "orders-db" };
+        builder.UsePasswordProvider(_ => Volatile.Read(ref current), (_, _) => ValueTask.FromResult(Volatile.Read(ref current)));
+        await using var app = builder.Build();
+
+        await using var harness = EngineHarness.Create(b => b.AddPostgres("main-db", app));
+        Assert.Empty((await harness.TickAsync()).ProbeFailures);
+        var before = await ProbeSessionAsync(world);
+
+        const string Rotated = "R0tated-neighbour-pw";
+        await ServerQueries.CountAsync(world.Admin, $"SELECT 0 FROM (SELECT 1) x; ALTER ROLE \"{world.AppRole}\" PASSWORD '{Rotated}'; SELECT 0");
+        Volatile.Write(ref current, Rotated);
+        var stale = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(world.AppConnectionString("stale")) { Pooling = false }.ConnectionString);
+        await using (stale)
+        {
+            var refused = await Assert.ThrowsAsync<PostgresException>(() => stale.OpenAsync(ct));
+            Assert.Equal(PostgresErrorCodes.InvalidPassword, refused.SqlState); // the old password is dead
+        }
+
+        await ServerQueries.CountAsync(world.Admin, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid = $1", [before]);
+
+        // The first tick may still find the dead session (a probe failure, the session dropped); the next logs in anew.
+        var recovered = false;
+        for (var i = 0; i < 3 && !recovered; i++)
+        {
+            recovered = (await harness.TickAsync()).ProbeFailures.Count == 0 && await ProbeSessionAsync(world) is var after && after != 0 && after != before;
+        }
+
+        Assert.True(recovered, "the probe logged in again with the rotated password");
+        Assert.True(harness.Services.GetRequiredKeyedService<PostgresResource>("main-db").Connector.IsNamed);
+        world.AssertNoSecret(harness.Logs.GetSnapshot().Select(r => r.Message));
+        Assert.DoesNotContain(harness.Logs.GetSnapshot(), r => r.Message.Contains(Rotated, StringComparison.Ordinal));
+    }
+
+    /// <summary>The backend pid of the probe's session on this world's database, or 0.</summary>
+    private static async Task<int> ProbeSessionAsync(World world) =>
+        (int)await ServerQueries.CountAsync(world.Admin,
+            "SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE application_name = 'reconciliation-probe' AND datname = current_database()");
+
+    private static void AssertNoConnectionString(World world, NpgsqlSeries meter)
     {
         // Other tests in this process, and this test's own observer queries (unnamed, application "test-observer"), run
         // unnamed pools; none of the library's series is tagged with a connection string.
+        var series = meter.Series;
         var library = series.Where(s => !s.Contains("test-observer", StringComparison.Ordinal)).ToArray();
         Assert.True(!library.Any(s => s.Contains(world.Database, StringComparison.Ordinal)), string.Join("\n", library.Where(s => s.Contains(world.Database, StringComparison.Ordinal)).Distinct()));
-        Assert.DoesNotContain(library.Where(s => s.Contains(world.AppRole, StringComparison.Ordinal)), s => s.Contains("Host=", StringComparison.OrdinalIgnoreCase));
+        Assert.True(!library.Any(s => s.Contains(world.AppRole, StringComparison.Ordinal)), string.Join("\n", library.Where(s => s.Contains(world.AppRole, StringComparison.Ordinal)).Distinct()));
         world.AssertNoSecret(series);
+
+        // The library's own pools, tag by tag: the server's address and port appear only where OpenTelemetry's database
+        // conventions put them (server.address / server.port on db.client.operation.duration, for every data source, the
+        // app's included); no other tag, the pool's name above all, carries host, port, user, database or password.
+        var server = new NpgsqlConnectionStringBuilder(world.Admin);
+        string[] forbidden = [server.Host!, server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), world.AppRole, world.Database, Password, "Host=", "Username=", "Database="];
+        var ours = meter.Measurements.Where(m => m.Tags.Any(t => t.Key == "db.client.connection.pool.name" && t.Value is string name && name.StartsWith("reconciliation-probe:", StringComparison.Ordinal))).ToArray();
+        Assert.NotEmpty(ours);
+        foreach (var (instrument, tags) in ours)
+        {
+            foreach (var (key, value) in tags)
+            {
+                if (key is "server.address" or "server.port")
+                {
+                    Assert.Equal("db.client.operation.duration", instrument);
+                    continue;
+                }
+
+                Assert.True(!forbidden.Any(f => value?.ToString()?.Contains(f, StringComparison.Ordinal) == true), $"{instrument} {key}={value}");
+            }
+        }
     }
 
     /// <summary>Every measurement of Npgsql's meter (observable instruments included, on demand) as "name tag=value ...".</summary>
     private sealed class NpgsqlSeries : IDisposable
     {
         private readonly List<string> _series = [];
+        private readonly List<(string Instrument, KeyValuePair<string, object?>[] Tags)> _measurements = [];
         private readonly MeterListener _listener;
 
         public NpgsqlSeries()
@@ -367,6 +488,17 @@ public sealed class NeighboursTests
             }
         }
 
+        public (string Instrument, KeyValuePair<string, object?>[] Tags)[] Measurements
+        {
+            get
+            {
+                lock (_series)
+                {
+                    return [.. _measurements];
+                }
+            }
+        }
+
         public void RecordObservables() => _listener.RecordObservableInstruments();
 
         public void Dispose() => _listener.Dispose();
@@ -382,6 +514,7 @@ public sealed class NeighboursTests
             lock (_series)
             {
                 _series.Add(line.ToString());
+                _measurements.Add((instrument.Name, tags.ToArray()));
             }
         }
     }
