@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Reconciliation.DataSources;
 using Reconciliation.Queue.Telemetry;
 
 namespace Reconciliation.Queue;
@@ -10,14 +11,15 @@ namespace Reconciliation.Queue;
 /// stuck queue matters.
 /// </summary>
 /// <remarks>
-/// The pool is a data source NAMED after the queue (<c>reconciliation-queue-probe:orders</c>), derived from the app's data
-/// source's connection string (without its password unless the app persisted it): Npgsql tags every pool metric with a data
-/// source's name, and an unnamed one is tagged with <c>Host=…;Username=…;Database=…</c>. It authenticates whenever the
-/// credentials do not live only inside the app's data source (passfile, <c>PGPASSWORD</c>, password-less authentication,
-/// persisted password). When it cannot (or with <c>SSL Mode=Require</c>, where the app's SSL callbacks may be what validates the
-/// server), the probe clones the app's data source instead (<see cref="NpgsqlConnection.CloneWithAsync"/>, which re-applies
-/// its password or password provider) for the rest of its life; Npgsql cannot name a clone, so that pool's metrics carry host,
-/// port, user and database (never the password). Warning 323 says so once.
+/// The pool is a data source NAMED after the queue (<c>reconciliation-queue-probe:orders</c>): Npgsql tags every pool metric
+/// with a data source's name, and an unnamed one is tagged with <c>Host=…;Username=…;Database=…</c>. It is built from the app's
+/// data source's connection string (which Npgsql gives without its password) and logs in with the app's data source's password
+/// of the moment (static or from its password provider, asked at every physical login) and its SSL callback
+/// (<see cref="OwnDataSource"/>). Only when this Npgsql no longer hands the password over (<see cref="OwnDataSource.CarrierWorks"/>
+/// false) does the probe go back to the earlier way: a data source derived from the connection string alone, and when that
+/// cannot authenticate (or with <c>SSL Mode=Require</c>) a clone of the app's data source
+/// (<see cref="NpgsqlConnection.CloneWithAsync"/>), whose unnamed pool's metrics carry host, port, user and database (never
+/// the password). Warning 323 says so once.
 /// </remarks>
 internal sealed class QueueProbeConnector : IAsyncDisposable
 {
@@ -50,8 +52,14 @@ internal sealed class QueueProbeConnector : IAsyncDisposable
             Enlist = false,
         };
         _connectionString = settings.ConnectionString;
-        if (settings.SslMode is not SslMode.Require)
+        if (OwnDataSource.TryBuild(appDataSource, settings, DataSourceName) is { } own)
         {
+            // Logs in with the app's data source's password of the moment and its SSL callback: no fallback needed.
+            _ownDataSource = own;
+        }
+        else if (settings.SslMode is not SslMode.Require)
+        {
+            // This Npgsql no longer hands the password over (OwnDataSource.CarrierWorks): derive, and clone if that cannot log in.
             _ownDataSource = new NpgsqlDataSourceBuilder(_connectionString) { Name = DataSourceName }.Build();
             _derived = true;
         }

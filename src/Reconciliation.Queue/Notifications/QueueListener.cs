@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Reconciliation.DataSources;
 using Reconciliation.Queue.Telemetry;
 
 namespace Reconciliation.Queue.Notifications;
@@ -18,8 +19,11 @@ internal interface IQueueSignal
 
 /// <summary>
 /// One <c>LISTEN reconciliation_queue</c> connection per database per process, shared by every worker of every queue on
-/// it. The connection comes from its own one-connection pool cloned from the app's data source (it never takes a
-/// connection from the app's pool). On a lost connection it reconnects with a growing delay and wakes every subscriber,
+/// it. The connection comes from an unpooled data source of its own, NAMED <see cref="ApplicationName"/> (Npgsql tags its
+/// metrics with that name, not with the connection string) and logging in with the app's data source's password of the
+/// moment (<see cref="OwnDataSource"/>); it never takes a connection from the app's pool. Should a future Npgsql no longer
+/// hand that password over, each connection is a clone of the app's data source instead (unnamed: its metrics then carry
+/// host, port, user and database). On a lost connection it reconnects with a growing delay and wakes every subscriber,
 /// since notifications sent meanwhile are lost; workers poll as a fallback all along.
 /// </summary>
 internal sealed class QueueListener : IAsyncDisposable
@@ -32,6 +36,7 @@ internal sealed class QueueListener : IAsyncDisposable
 
     private readonly NpgsqlDataSource _appDataSource;
     private readonly string _connectionString;
+    private readonly NpgsqlDataSource? _ownDataSource;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<IQueueSignal, byte>> _subscribers = new(StringComparer.Ordinal);
@@ -40,20 +45,32 @@ internal sealed class QueueListener : IAsyncDisposable
     private readonly TaskCompletionSource _firstListen = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
 
-    public QueueListener(NpgsqlDataSource appDataSource, TimeProvider time, ILogger logger)
+    public QueueListener(NpgsqlDataSource appDataSource, TimeProvider time, ILogger logger, int ordinal = 1)
     {
         _appDataSource = appDataSource;
         _time = time;
         _logger = logger;
-        _connectionString = new NpgsqlConnectionStringBuilder(appDataSource.ConnectionString)
+        var settings = new NpgsqlConnectionStringBuilder(appDataSource.ConnectionString)
         {
             ApplicationName = ApplicationName,
             Pooling = false,
             KeepAlive = 30,
             Multiplexing = false,
             Enlist = false,
-        }.ConnectionString;
+        };
+        _connectionString = settings.ConnectionString;
+        DataSourceName = ordinal == 1 ? ApplicationName : $"{ApplicationName}:{ordinal.ToString(CultureInfo.InvariantCulture)}";
+        _ownDataSource = OwnDataSource.TryBuild(appDataSource, settings, DataSourceName);
     }
+
+    /// <summary>
+    /// The name of the listener's data source (its metrics' <c>db.client.connection.pool.name</c>): <see cref="ApplicationName"/>,
+    /// followed by <c>:2</c>, <c>:3</c>… for the listeners of further databases in the same container.
+    /// </summary>
+    internal string DataSourceName { get; }
+
+    /// <summary>True when the listener's connections come from its own named data source (false: clones of the app's).</summary>
+    internal bool IsNamed => _ownDataSource is not null;
 
     /// <summary>The backend pid of the current listening connection (for tests), or 0.</summary>
     internal int ProcessId { get; private set; }
@@ -82,6 +99,10 @@ internal sealed class QueueListener : IAsyncDisposable
         }
 
         _stop.Dispose();
+        if (_ownDataSource is not null)
+        {
+            await _ownDataSource.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private async Task RunAsync(CancellationToken stop)
@@ -92,12 +113,7 @@ internal sealed class QueueListener : IAsyncDisposable
         {
             try
             {
-                var template = _appDataSource.CreateConnection(); // not opened: takes nothing from the app's pool
-                NpgsqlConnection connection;
-                await using (template.ConfigureAwait(false))
-                {
-                    connection = await template.CloneWithAsync(_connectionString, stop).ConfigureAwait(false);
-                }
+                var connection = await CreateConnectionAsync(stop).ConfigureAwait(false);
 
                 await using (connection.ConfigureAwait(false))
                 {
@@ -151,6 +167,20 @@ internal sealed class QueueListener : IAsyncDisposable
 
                 retry = TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, MaxRetry.Ticks));
             }
+        }
+    }
+
+    private async ValueTask<NpgsqlConnection> CreateConnectionAsync(CancellationToken stop)
+    {
+        if (_ownDataSource is not null)
+        {
+            return _ownDataSource.CreateConnection();
+        }
+
+        var template = _appDataSource.CreateConnection(); // not opened: takes nothing from the app's pool
+        await using (template.ConfigureAwait(false))
+        {
+            return await template.CloneWithAsync(_connectionString, stop).ConfigureAwait(false);
         }
     }
 
@@ -213,10 +243,11 @@ internal sealed class QueueListener : IAsyncDisposable
 internal sealed class QueueListenerHub(TimeProvider time, ILoggerFactory loggers) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<QueueListener>> _listeners = new(StringComparer.Ordinal);
+    private int _created;
 
     public QueueListener For(NpgsqlDataSource dataSource) =>
         _listeners.GetOrAdd(dataSource.ConnectionString,
-            _ => new Lazy<QueueListener>(() => new QueueListener(dataSource, time, loggers.CreateLogger<QueueListener>()))).Value;
+            _ => new Lazy<QueueListener>(() => new QueueListener(dataSource, time, loggers.CreateLogger<QueueListener>(), Interlocked.Increment(ref _created)))).Value;
 
     public async ValueTask DisposeAsync()
     {

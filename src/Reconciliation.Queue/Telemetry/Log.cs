@@ -74,6 +74,6 @@ internal static partial class Log
     [LoggerMessage(322, LogLevel.Warning, "Queue {Queue}: recurring job {Name} could not enqueue its slot {Slot} (retried at the next slot): {Reason}", EventName = "QueueRecurringFailed")]
     public static partial void RecurringFailed(ILogger logger, string queue, string name, DateTimeOffset slot, string reason);
 
-    [LoggerMessage(323, LogLevel.Warning, "Queue {Queue}: the probe's data source {ProbeDataSource}, derived from the app's data source, cannot authenticate (its password lives only inside the app's data source); the probe uses a clone of the app's data source instead, whose Npgsql pool metrics are named after its connection string without the password (host, port, user, database)", EventName = "QueueProbeDataSourceUnnamed")]
+    [LoggerMessage(323, LogLevel.Warning, "Queue {Queue}: the probe's data source {ProbeDataSource}, derived from the app's data source, cannot authenticate (its password lives only inside the app's data source, and this Npgsql version does not hand it over to the library's own data source); the probe uses a clone of the app's data source instead, whose Npgsql pool metrics are named after its connection string without the password (host, port, user, database)", EventName = "QueueProbeDataSourceUnnamed")]
     public static partial void ProbeDataSourceUnnamed(ILogger logger, string queue, string probeDataSource);
 }

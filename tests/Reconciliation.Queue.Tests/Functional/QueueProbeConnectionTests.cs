@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Testing;
 using Npgsql;
+using Reconciliation.Queue.Notifications;
 using Reconciliation.Queue.Tests.Support;
 using Reconciliation.Tests;
 using Xunit;
@@ -30,6 +31,10 @@ public sealed class QueueProbeConnectionTests
 
         Assert.Equal(0, report.ValueOf(SignalNames.ProbeFailed, "saturated_q"));
         Assert.Equal(1, report.ValueOf(QueueSignalNames.Depth, "saturated_q"));
+
+        // The password is in the app's connection string, which Npgsql keeps inside the data source: the probe's pool is
+        // still its own named one.
+        Assert.True(engine.Services.GetServices<IProbe>().OfType<QueueProbe>().Single().Connector.IsNamed);
 
         // The probe's session carries its own application_name and is idle outside any transaction between ticks.
         await using var admin = new NpgsqlConnection(server.AdminConnectionString);
@@ -98,45 +103,164 @@ public sealed class QueueProbeConnectionTests
     }
 
     /// <summary>
-    /// The remaining gap, as it is: with the password held only by the app's data source (Npgsql 10 cannot read it back),
-    /// the derived pool cannot log in, so the probe clones the app's data source, says so once (warning 323), and reads on.
-    /// Npgsql names the clone's pool after its connection string without the password: the password appears nowhere.
+    /// The password lives only inside the app's data source (set on its builder, or handed out by a password provider): the
+    /// queue probe's pool is named <c>reconciliation-queue-probe:&lt;queue&gt;</c> and the LISTEN connection's
+    /// <c>reconciliation-queue-listener</c>, both logging in with the app's password of the moment; a job is enqueued, woken
+    /// and run; the probe answers while the app's pool is saturated; no warning 323; and no series of Npgsql's meter carries
+    /// this database, a password, or a connection string. (Before, the probe and the listener cloned the app's data source
+    /// here, and those unnamed pools' series carried <c>Host=…;Port=…;Username=…;Database=…</c>.)
     /// </summary>
-    [Fact]
-    public async Task A_password_held_only_by_the_app_data_source_falls_back_to_a_clone_and_says_so_once()
+    [Theory]
+    [InlineData("static")]
+    [InlineData("provider")]
+    public async Task A_password_held_only_by_the_app_data_source_still_gives_the_probe_and_the_listener_named_pools(string kind)
     {
         var ct = TestContext.Current.CancellationToken;
         var server = await RequireServer.PostgresAsync();
-        var database = await server.CreateDatabaseAsync("qprobe_clone", ct);
-        var password = new NpgsqlConnectionStringBuilder(database).Password!;
-        await using var app = new NpgsqlDataSourceBuilder(database) { Name = "orders-db" }.Build();
-        TestQueue.Create(app, "clone_q");
-
-        using var meter = new NpgsqlSeries();
-        await using (var engine = new EngineHost(app, "clone_q"))
+        var database = await server.CreateDatabaseAsync("qprobe_pw_" + kind, ct);
+        var settings = new NpgsqlConnectionStringBuilder(database) { MaxPoolSize = 2, Timeout = 2 };
+        var password = settings.Password!;
+        settings.Password = null;
+        var builder = new NpgsqlDataSourceBuilder(settings.ConnectionString) { Name = "orders-db" };
+        var asked = 0;
+        if (kind == "static")
         {
-            for (var i = 0; i < 3; i++)
+            builder.ConnectionStringBuilder.Password = password;
+        }
+        else
+        {
+            builder.UsePasswordProvider(_ => password, (_, _) =>
             {
-                var report = await engine.TickAsync(ct);
-                Assert.Equal(0, report.ValueOf(SignalNames.ProbeFailed, "clone_q"));
-            }
-
-            meter.RecordObservables();
-            var probe = engine.Services.GetServices<IProbe>().OfType<QueueProbe>().Single();
-            Assert.False(probe.Connector.IsNamed);
-            var logs = engine.Services.GetFakeLogCollector().GetSnapshot();
-            Assert.Single(logs, r => r.Id.Id == 323);
-            Assert.DoesNotContain(logs, r => r.Message.Contains(password, StringComparison.Ordinal));
+                Interlocked.Increment(ref asked);
+                return ValueTask.FromResult(password);
+            });
         }
 
-        Assert.Contains(meter.Series, s => s.Contains("Application Name=reconciliation-queue-probe", StringComparison.Ordinal));
-        Assert.DoesNotContain(meter.Series, s => s.Contains(password, StringComparison.Ordinal));
+        await using var app = builder.Build();
+        Assert.DoesNotContain(password, app.ConnectionString, StringComparison.Ordinal);
+        using var meter = new NpgsqlSeries();
+
+        await using var engine = new EngineHost(app, "pw_q");
+        Assert.Equal(0, (await engine.TickAsync(ct)).ValueOf(SignalNames.ProbeFailed, "pw_q")); // migrations done, probe pool warm
+
+        await using (var workers = WorkerHost.Create(app, "pw_q"))
+        {
+            var ran = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+            workers.Script.Run = (job, _) =>
+            {
+                ran.TrySetResult(job.Id);
+                return Task.CompletedTask;
+            };
+            await workers.StartAsync();
+            var listener = workers.Services.GetRequiredService<QueueListenerHub>().For(app);
+            await listener.Listening.WaitAsync(TimeSpan.FromSeconds(30), ct);
+            Assert.True(listener.IsNamed);
+            Assert.Equal(QueueListener.ApplicationName, listener.DataSourceName);
+
+            var id = (await workers.Queue("pw_q").EnqueueAsync(new WorkItem(1, "s"), cancellationToken: ct)).JobId;
+            Assert.Equal(id, await ran.Task.WaitAsync(TimeSpan.FromSeconds(30), ct));
+            meter.RecordObservables(); // the listener's connection is open
+        }
+
+        await using (var held1 = await app.OpenConnectionAsync(ct))
+        await using (var held2 = await app.OpenConnectionAsync(ct))
+        {
+            var report = await engine.TickAsync(ct);
+            Assert.Equal(0, report.ValueOf(SignalNames.ProbeFailed, "pw_q"));
+            Assert.Equal(0, report.ValueOf(QueueSignalNames.Depth, "pw_q"));
+        }
+
+        meter.RecordObservables();
+        var probe = engine.Services.GetServices<IProbe>().OfType<QueueProbe>().Single();
+        Assert.True(probe.Connector.IsNamed);
+        Assert.Equal("reconciliation-queue-probe:pw_q", probe.Connector.DataSourceName);
+        var logs = engine.Services.GetFakeLogCollector().GetSnapshot();
+        Assert.DoesNotContain(logs, r => r.Id.Id == 323);
+        Assert.DoesNotContain(logs, r => r.Message.Contains(password, StringComparison.Ordinal));
+        if (kind == "provider")
+        {
+            Assert.True(Volatile.Read(ref asked) > 0);
+        }
+
+        var series = meter.Series;
+        Assert.Contains(series, s => s.Contains("db.client.connection.pool.name=reconciliation-queue-probe:pw_q ", StringComparison.Ordinal));
+        Assert.Contains(series, s => s.Contains("db.client.connection.pool.name=reconciliation-queue-listener ", StringComparison.Ordinal));
+
+        // Other tests of this process run unnamed pools of their own databases; none of this database's series is unnamed.
+        var name = new NpgsqlConnectionStringBuilder(database).Database!;
+        Assert.True(!series.Any(s => s.Contains(name, StringComparison.Ordinal)), string.Join("\n", series.Where(s => s.Contains(name, StringComparison.Ordinal)).Distinct()));
+        Assert.DoesNotContain(series, s => s.Contains(password, StringComparison.Ordinal));
+
+        // The library's pools, tag by tag: the server's address and port only as OpenTelemetry's server.address/server.port
+        // on db.client.operation.duration (as for every data source, the app's included), nothing else of the server.
+        string[] forbidden = [settings.Host!, settings.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), name, password, "Host=", "Username=", "Database="];
+        var ours = meter.Measurements.Where(m => m.Tags.Any(t => t.Key == "db.client.connection.pool.name"
+            && t.Value is "reconciliation-queue-probe:pw_q" or QueueListener.ApplicationName)).ToArray();
+        Assert.NotEmpty(ours);
+        foreach (var (instrument, tags) in ours)
+        {
+            foreach (var (key, value) in tags)
+            {
+                if (key is "server.address" or "server.port")
+                {
+                    Assert.Equal("db.client.operation.duration", instrument);
+                    continue;
+                }
+
+                Assert.True(!forbidden.Any(f => value?.ToString()?.Contains(f, StringComparison.Ordinal) == true), $"{instrument} {key}={value}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// A rotated password is followed by the LISTEN connection: after <c>ALTER ROLE … PASSWORD</c> the app's password
+    /// provider hands out the new one, the listener's connection is killed, and it logs in again with the new password.
+    /// </summary>
+    [Fact]
+    public async Task The_listener_follows_a_rotated_password_when_it_reconnects()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var server = await RequireServer.PostgresAsync();
+        var database = new NpgsqlConnectionStringBuilder(await server.CreateDatabaseAsync("qlisten_rotated", ct));
+        var role = "r_" + database.Database;
+        await using (var admin = new NpgsqlConnection(database.ConnectionString))
+        {
+            await admin.OpenAsync(ct);
+            await using var create = new NpgsqlCommand($"CREATE ROLE \"{role}\" LOGIN PASSWORD 'first-Listen-pw'; ALTER DATABASE \"{database.Database}\" OWNER TO \"{role}\"", admin);
+            await create.ExecuteNonQueryAsync(ct);
+        }
+
+        var current = "first-Listen-pw";
+        var builder = new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(database.ConnectionString) { Username = role, Password = null }.ConnectionString) { Name = "orders-db" };
+        builder.UsePasswordProvider(_ => Volatile.Read(ref current), (_, _) => ValueTask.FromResult(Volatile.Read(ref current)));
+        await using var app = builder.Build();
+        await using var workers = WorkerHost.Create(app, "rot_q");
+        await workers.Queue("rot_q").MigrateAsync(ct);
+        await workers.StartAsync();
+        var listener = workers.Services.GetRequiredService<QueueListenerHub>().For(app);
+        await listener.Listening.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        var before = listener.ProcessId;
+
+        await using (var admin = new NpgsqlConnection(database.ConnectionString))
+        {
+            await admin.OpenAsync(ct);
+            await using var rotate = new NpgsqlCommand($"ALTER ROLE \"{role}\" PASSWORD 'second-Listen-pw'", admin);
+            await rotate.ExecuteNonQueryAsync(ct);
+            Volatile.Write(ref current, "second-Listen-pw");
+            await using var kill = new NpgsqlCommand($"SELECT pg_terminate_backend({before})", admin);
+            await kill.ExecuteNonQueryAsync(ct);
+        }
+
+        Assert.True(await TestDatabase.EventuallyAsync(() => Task.FromResult(listener.ProcessId != 0 && listener.ProcessId != before), TimeSpan.FromSeconds(30)),
+            "the listener logged in again with the rotated password");
+        Assert.True(listener.IsNamed);
     }
 
     /// <summary>Every measurement of Npgsql's meter (observable instruments included, on demand) as "name tag=value ...".</summary>
     private sealed class NpgsqlSeries : IDisposable
     {
         private readonly List<string> _series = [];
+        private readonly List<(string Instrument, KeyValuePair<string, object?>[] Tags)> _measurements = [];
         private readonly MeterListener _listener;
 
         public NpgsqlSeries()
@@ -168,6 +292,17 @@ public sealed class QueueProbeConnectionTests
             }
         }
 
+        public (string Instrument, KeyValuePair<string, object?>[] Tags)[] Measurements
+        {
+            get
+            {
+                lock (_series)
+                {
+                    return [.. _measurements];
+                }
+            }
+        }
+
         public void RecordObservables() => _listener.RecordObservableInstruments();
 
         public void Dispose() => _listener.Dispose();
@@ -183,6 +318,7 @@ public sealed class QueueProbeConnectionTests
             lock (_series)
             {
                 _series.Add(line.ToString());
+                _measurements.Add((instrument.Name, tags.ToArray()));
             }
         }
     }
