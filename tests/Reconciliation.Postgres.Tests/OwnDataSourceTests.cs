@@ -78,9 +78,40 @@ public sealed class OwnDataSourceTests
         Assert.NotNull(own);
         Assert.DoesNotContain("static-Secret-3", own.ConnectionString, StringComparison.Ordinal);
         Assert.Contains("Application Name=probe", own.ConnectionString, StringComparison.Ordinal);
+        Assert.Same(pinning, OwnDataSource.SslCallbackOf(own)); // installed on the own data source, as a clone would carry it
+        Assert.Equal("static-Secret-3", await OwnDataSource.PasswordOfAsync(own, TestContext.Current.CancellationToken)); // through its provider
 
         await using var plain = new NpgsqlDataSourceBuilder(Server) { Name = "pin-plain" }.Build();
         Assert.Null(OwnDataSource.SslCallbackOf(plain));
+    }
+
+    /// <summary>
+    /// Npgsql refuses a password provider next to a Passfile: with a passfile and no password in the app's data source the
+    /// own data source keeps the passfile (it logs in as the app does); with a static password as well, the password wins
+    /// for the app (Npgsql asks the data source first), so the own data source drops the passfile and asks for the password.
+    /// </summary>
+    [Fact]
+    public async Task A_passfile_is_kept_unless_the_app_data_source_also_holds_a_password()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var withPassfile = Server + ";Passfile=/nonexistent/pgpass";
+        await using var passfileOnly = new NpgsqlDataSourceBuilder(withPassfile) { Name = "pin-passfile" }.Build();
+        await using (var own = OwnDataSource.TryBuild(passfileOnly, new NpgsqlConnectionStringBuilder(passfileOnly.ConnectionString), "pin-own-1"))
+        {
+            Assert.NotNull(own);
+            Assert.Contains("Passfile=/nonexistent/pgpass", own.ConnectionString, StringComparison.Ordinal);
+            Assert.Null(await OwnDataSource.PasswordOfAsync(own, ct));
+        }
+
+        var builder = new NpgsqlDataSourceBuilder(withPassfile) { Name = "pin-passfile-and-password" };
+        builder.ConnectionStringBuilder.Password = "static-Secret-5";
+        await using var both = builder.Build();
+        await using (var own = OwnDataSource.TryBuild(both, new NpgsqlConnectionStringBuilder(both.ConnectionString), "pin-own-2"))
+        {
+            Assert.NotNull(own);
+            Assert.DoesNotContain("Passfile", own.ConnectionString, StringComparison.Ordinal);
+            Assert.Equal("static-Secret-5", await OwnDataSource.PasswordOfAsync(own, ct));
+        }
     }
 
     /// <summary>
