@@ -40,7 +40,11 @@ internal sealed class PostgresProbeConnector : IAsyncDisposable, IDisposable
     private Dictionary<string, NpgsqlBatch>? _prepared;
     private bool _disposed;
 
-    public PostgresProbeConnector(NpgsqlDataSource appDataSource, PostgresReconciliationOptions options, ILogger? logger = null)
+    /// <param name="appDataSource">The app's data source.</param>
+    /// <param name="options">The resource's options.</param>
+    /// <param name="logger">Where warning 111 goes.</param>
+    /// <param name="askAppForPassword">False only in tests: behave as with an Npgsql that no longer hands the password over.</param>
+    public PostgresProbeConnector(NpgsqlDataSource appDataSource, PostgresReconciliationOptions options, ILogger? logger = null, bool askAppForPassword = true)
     {
         ArgumentNullException.ThrowIfNull(appDataSource);
         ArgumentNullException.ThrowIfNull(options);
@@ -60,7 +64,7 @@ internal sealed class PostgresProbeConnector : IAsyncDisposable, IDisposable
         {
             _ownDataSource = Build(options.ProbeConnectionString, options, DataSourceName);
         }
-        else if (OwnDataSource.TryBuild(appDataSource, Settings(appDataSource.ConnectionString, options), DataSourceName) is { } own)
+        else if (askAppForPassword && OwnDataSource.TryBuild(appDataSource, Settings(appDataSource.ConnectionString, options), DataSourceName) is { } own)
         {
             // Logs in with the app's data source's password of the moment and its SSL callback: no fallback needed.
             _ownDataSource = own;

@@ -33,7 +33,11 @@ internal sealed class QueueProbeConnector : IAsyncDisposable
     private NpgsqlDataSource? _ownDataSource;
     private volatile bool _derived;
 
-    public QueueProbeConnector(NpgsqlDataSource appDataSource, string queue, ILogger? logger = null)
+    /// <param name="appDataSource">The app's data source.</param>
+    /// <param name="queue">The queue's name.</param>
+    /// <param name="logger">Where warning 323 goes.</param>
+    /// <param name="askAppForPassword">False only in tests: behave as with an Npgsql that no longer hands the password over.</param>
+    public QueueProbeConnector(NpgsqlDataSource appDataSource, string queue, ILogger? logger = null, bool askAppForPassword = true)
     {
         ArgumentNullException.ThrowIfNull(appDataSource);
         ArgumentNullException.ThrowIfNull(queue);
@@ -52,7 +56,7 @@ internal sealed class QueueProbeConnector : IAsyncDisposable
             Enlist = false,
         };
         _connectionString = settings.ConnectionString;
-        if (OwnDataSource.TryBuild(appDataSource, settings, DataSourceName) is { } own)
+        if (askAppForPassword && OwnDataSource.TryBuild(appDataSource, settings, DataSourceName) is { } own)
         {
             // Logs in with the app's data source's password of the moment and its SSL callback: no fallback needed.
             _ownDataSource = own;

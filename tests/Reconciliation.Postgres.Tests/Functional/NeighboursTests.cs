@@ -415,6 +415,43 @@ public sealed class NeighboursTests
         Assert.DoesNotContain(harness.Logs.GetSnapshot(), r => r.Message.Contains(Rotated, StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The fallback kept for an Npgsql that no longer hands a clone its data source's password (forced here): the derived
+    /// source cannot log in, the probe clones the app's data source, says so once (warning 111), and reads on; that clone's
+    /// pool is unnamed (Npgsql names it after its connection string without the password), the password appears nowhere.
+    /// </summary>
+    [Fact]
+    public async Task Without_the_password_handed_over_the_probe_falls_back_to_an_unnamed_clone_and_says_so_once()
+    {
+        await using var world = await World.CreateAsync("pw_fallback");
+        var builder = new NpgsqlDataSourceBuilder(world.AppConnectionString(AppName)) { Name = "orders-db" };
+        await using var app = builder.Build();
+        var logs = new Microsoft.Extensions.Logging.Testing.FakeLogger();
+        var options = new PostgresReconciliationOptions { Resource = "main-db" };
+
+        using var meter = new NpgsqlSeries();
+        await using (var connector = new PostgresProbeConnector(app, options, logs, askAppForPassword: false))
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var one = await connector.UseAsync(async (session, _, ct) =>
+                {
+                    await using var command = new NpgsqlCommand("SELECT 1", session);
+                    return (int)(await command.ExecuteScalarAsync(ct))!;
+                }, TestContext.Current.CancellationToken);
+                Assert.Equal(1, one);
+            }
+
+            meter.RecordObservables();
+            Assert.False(connector.IsNamed);
+        }
+
+        Assert.Single(logs.Collector.GetSnapshot(), r => r.Id.Id == 111);
+        world.AssertNoSecret(logs.Collector.GetSnapshot().Select(r => r.Message));
+        Assert.Contains(meter.Series, s => s.Contains("Application Name=reconciliation-probe", StringComparison.Ordinal) && s.Contains(world.Database, StringComparison.Ordinal));
+        world.AssertNoSecret(meter.Series);
+    }
+
     /// <summary>The backend pid of the probe's session on this world's database, or 0.</summary>
     private static async Task<int> ProbeSessionAsync(World world) =>
         (int)await ServerQueries.CountAsync(world.Admin,

@@ -256,6 +256,41 @@ public sealed class QueueProbeConnectionTests
         Assert.True(listener.IsNamed);
     }
 
+    /// <summary>
+    /// The fallback kept for an Npgsql that no longer hands a clone its data source's password (forced here): the derived
+    /// pool cannot log in, the probe clones the app's data source, says so once (warning 323), and reads on; the password
+    /// appears nowhere.
+    /// </summary>
+    [Fact]
+    public async Task Without_the_password_handed_over_the_probe_falls_back_to_a_clone_and_says_so_once()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var server = await RequireServer.PostgresAsync();
+        var database = await server.CreateDatabaseAsync("qprobe_fallback", ct);
+        var password = new NpgsqlConnectionStringBuilder(database).Password!;
+        await using var app = new NpgsqlDataSourceBuilder(database) { Name = "orders-db" }.Build();
+        var logs = new Microsoft.Extensions.Logging.Testing.FakeLogger();
+
+        using var meter = new NpgsqlSeries();
+        await using (var connector = new QueueProbeConnector(app, "fallback_q", logs, askAppForPassword: false))
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                await using var connection = await connector.OpenAsync(ct);
+                await using var command = new NpgsqlCommand("SELECT 1", connection);
+                Assert.Equal(1, await command.ExecuteScalarAsync(ct));
+            }
+
+            meter.RecordObservables();
+            Assert.False(connector.IsNamed);
+        }
+
+        Assert.Single(logs.Collector.GetSnapshot(), r => r.Id.Id == 323);
+        Assert.DoesNotContain(logs.Collector.GetSnapshot(), r => r.Message.Contains(password, StringComparison.Ordinal));
+        Assert.Contains(meter.Series, s => s.Contains("Application Name=reconciliation-queue-probe", StringComparison.Ordinal));
+        Assert.DoesNotContain(meter.Series, s => s.Contains(password, StringComparison.Ordinal));
+    }
+
     /// <summary>Every measurement of Npgsql's meter (observable instruments included, on demand) as "name tag=value ...".</summary>
     private sealed class NpgsqlSeries : IDisposable
     {
