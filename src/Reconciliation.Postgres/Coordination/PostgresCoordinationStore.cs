@@ -45,10 +45,14 @@ internal sealed class PostgresCoordinationStore : IAsyncDisposable, IDisposable
 
     public ILogger Logger { get; }
 
-    /// <summary>Builds the store's own data source from a connection string, named for <c>pg_stat_activity</c> unless the string names it.</summary>
+    /// <summary>
+    /// Builds the store's own data source from a connection string, named for <c>pg_stat_activity</c> unless the string
+    /// names it, and NAMED <c>reconciliation-coordination</c> for Npgsql's metrics (an unnamed data source is tagged with its
+    /// connection string without the password: host, port, user, database).
+    /// </summary>
     public static NpgsqlDataSource CreateDataSource(string connectionString)
     {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        var builder = new NpgsqlDataSourceBuilder(connectionString) { Name = PostgresCoordinationOptions.DefaultApplicationName };
         if (string.IsNullOrEmpty(builder.ConnectionStringBuilder.ApplicationName))
         {
             builder.ConnectionStringBuilder.ApplicationName = PostgresCoordinationOptions.DefaultApplicationName;

@@ -28,6 +28,46 @@ public sealed class PostgresCoordinationBuilderExtensionsTests
         Assert.NotNull(provider.GetRequiredService<IReconciler>());
     }
 
+    /// <summary>
+    /// The store's own data source is NAMED for Npgsql's metrics too: its series carry <c>reconciliation-coordination</c>,
+    /// never its connection string (Npgsql tags an unnamed data source with <c>Host=…;Port=…;Username=…</c>).
+    /// </summary>
+    [Fact]
+    public async Task Its_own_data_source_reports_npgsql_metrics_under_its_name_not_its_connection_string()
+    {
+        var series = new List<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = static (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "Npgsql")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<int>((instrument, _, tags, _) =>
+        {
+            lock (series)
+            {
+                series.Add(instrument.Name + " " + string.Join(' ', tags.ToArray().Select(t => $"{t.Key}={t.Value}")));
+            }
+        });
+        listener.Start();
+
+        await using var store = PostgresCoordinationStore.CreateDataSource("Host=coordination.example.invalid;Username=coordinator;Password=" + Secret);
+        listener.RecordObservableInstruments();
+        string[] seen;
+        lock (series)
+        {
+            seen = [.. series];
+        }
+
+        Assert.Contains(seen, s => s.Contains("db.client.connection.pool.name=reconciliation-coordination ", StringComparison.Ordinal));
+        Assert.DoesNotContain(seen, s => s.Contains("coordination.example.invalid", StringComparison.Ordinal) || s.Contains("coordinator", StringComparison.Ordinal));
+        Assert.DoesNotContain(seen, s => s.Contains(Secret, StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Its_own_data_source_is_named_reconciliation_coordination_unless_the_string_names_one()
     {
