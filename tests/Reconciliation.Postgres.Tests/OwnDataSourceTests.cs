@@ -156,6 +156,6 @@ public sealed class OwnDataSourceTests
 
         Assert.Contains(seen, s => s.Contains("db.client.connection.pool.name=" + OwnDataSource.CarrierPoolName + " ", StringComparison.Ordinal));
         Assert.DoesNotContain(seen, s => s.Contains("db.example.invalid", StringComparison.Ordinal));
-        Assert.DoesNotContain(seen, s => s.Contains("Secret", StringComparison.Ordinal));
+        Assert.DoesNotContain(seen, s => s.Contains("static-Secret-", StringComparison.Ordinal));
     }
 }

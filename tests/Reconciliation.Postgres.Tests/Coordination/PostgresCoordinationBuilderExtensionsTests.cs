@@ -55,7 +55,7 @@ public sealed class PostgresCoordinationBuilderExtensionsTests
         });
         listener.Start();
 
-        await using var store = PostgresCoordinationStore.CreateDataSource("Host=coordination.example.invalid;Username=coordinator;Password=" + Secret);
+        await using var store = PostgresCoordinationStore.CreateDataSource("Host=coordination.example.invalid;Username=pin_metrics_user;Password=" + Secret);
         listener.RecordObservableInstruments();
         string[] seen;
         lock (series)
@@ -64,7 +64,7 @@ public sealed class PostgresCoordinationBuilderExtensionsTests
         }
 
         Assert.Contains(seen, s => s.Contains("db.client.connection.pool.name=reconciliation-coordination ", StringComparison.Ordinal));
-        Assert.DoesNotContain(seen, s => s.Contains("coordination.example.invalid", StringComparison.Ordinal) || s.Contains("coordinator", StringComparison.Ordinal));
+        Assert.DoesNotContain(seen, s => s.Contains("coordination.example.invalid", StringComparison.Ordinal) || s.Contains("pin_metrics_user", StringComparison.Ordinal));
         Assert.DoesNotContain(seen, s => s.Contains(Secret, StringComparison.Ordinal));
     }
 
