@@ -101,6 +101,11 @@ public sealed class ProcessProbeTests
         var blockers = ThreadPool.ThreadCount + 8;
         var ran = 0;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // Every blocker must have left Wait before the event is disposed: one still inside it would throw on a pool thread
+        // and take the test host down (it did once, in a full run).
+        var exited = 0;
+        var allExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         double[] busy;
         long independentBefore;
         long independentAfter;
@@ -108,7 +113,14 @@ public sealed class ProcessProbeTests
         {
             for (var i = 0; i < blockers; i++)
             {
-                ThreadPool.UnsafeQueueUserWorkItem(static r => r.Wait(), release, preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(_ =>
+                {
+                    release.Wait();
+                    if (Interlocked.Increment(ref exited) == blockers)
+                    {
+                        allExited.SetResult();
+                    }
+                }, null);
             }
 
             for (var i = 0; i < Waiting; i++)
@@ -133,6 +145,7 @@ public sealed class ProcessProbeTests
         }
 
         await done.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        await allExited.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
         Assert.True(busy[QueueLength] >= Waiting, $"queue length {busy[QueueLength]} with {Waiting} items queued behind {blockers} blockers");
         // The runtime's own count around the reading (a blocker may start, or other work be queued, in between).
         AssertBetween(busy[QueueLength], independentBefore, independentAfter, slack: 8);
