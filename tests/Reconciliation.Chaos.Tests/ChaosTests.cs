@@ -36,6 +36,11 @@ public sealed class ChaosTests
 
         var failures = await storm.FinishAsync();
         log.WriteLine(Table(storm.Results));
+        foreach (var late in storm.LateSettles)
+        {
+            log.WriteLine("late settle " + late);
+        }
+
         var failed = storm.Results.Where(r => !r.Passed).Select(r => $"{r.Fault}: {r.Happened}").Concat(failures).ToList();
         Assert.True(failed.Count == 0, $"seed {storm.Seed}: " + string.Join(Environment.NewLine, failed) + Environment.NewLine + storm.Tail());
     }
@@ -67,11 +72,15 @@ public sealed class ChaosTests
         var sampling = soak.RunAsync(sampleEvery, stopSampling.Token);
 
         // The storm at a low rate: one fault drawn by the seed, then a quiet gap, until the time is up.
+        // CHAOS_FAULTS narrows the draw to chosen faults (a focused soak).
+        var faults = Environment.GetEnvironmentVariable("CHAOS_FAULTS") is { Length: > 0 } chosen
+            ? chosen.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            : ChaosStorm.Faults;
         var end = TimeProvider.System.GetUtcNow() + TimeSpan.FromMinutes(minutes);
         var quiet = TimeSpan.FromSeconds(20);
         while (TimeProvider.System.GetUtcNow() + quiet < end)
         {
-            var fault = ChaosStorm.Faults[storm.Random.Next(ChaosStorm.Faults.Length)];
+            var fault = faults[storm.Random.Next(faults.Length)];
             await storm.InjectAsync(fault);
             await soak.QuietAsync(quiet);
         }
@@ -84,6 +93,12 @@ public sealed class ChaosTests
         report.AppendLine(CultureInfo.InvariantCulture, $"seed {storm.Seed}, {minutes} minutes, {soak.Rows} samples every {sampleEvery.TotalSeconds} s, {storm.Results.Count} faults ({storm.Results.Count(r => r.Passed)} as required)");
         report.AppendLine(Table(storm.Results));
         report.AppendLine(SoakRecorder.TrendTable(trend));
+        report.AppendLine(CultureInfo.InvariantCulture, $"waits for a settled service longer than {ChaosStorm.SettleBound.TotalSeconds:0} s: {storm.LateSettles.Count}");
+        foreach (var late in storm.LateSettles)
+        {
+            report.AppendLine("- " + late);
+        }
+
         Say(report.ToString());
         await File.WriteAllTextAsync(Path.Combine(output, "soak-report.md"), report.ToString());
         soak.WritePng(Path.Combine(output, "soak.png"));

@@ -6,7 +6,7 @@ namespace Reconciliation.ReplicaHost;
 /// <summary>
 /// Prints the engine's event stream (<c>{"t":"event","kind":"HealStarted",...}</c>) and, after every tick, the status
 /// this replica reports (<c>{"t":"tick","tick":n,"violations":[...]}</c>: each violation with its state, opened time,
-/// attempts, current healer and why it is held back).
+/// attempts, current healer, why it is held back, and its signal's last observed value against its clear level).
 /// </summary>
 internal sealed class EventPrinter : BackgroundService
 {
@@ -94,6 +94,13 @@ internal sealed class EventPrinter : BackgroundService
                         json.WriteNumber("attempts", v.Attempts);
                         json.StringOrNull("healer", v.CurrentHealer);
                         json.StringOrNull("heldBack", v.HeldBack);
+                        if (double.IsFinite(v.Observed))
+                        {
+                            json.WriteNumber("observed", v.Observed);
+                        }
+
+                        json.WriteNumber("clear", v.Clear);
+                        json.WriteBoolean("above", v.IsAbove);
                         json.WriteEndObject();
                     }
 

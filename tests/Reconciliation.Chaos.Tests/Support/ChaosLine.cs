@@ -57,6 +57,26 @@ internal sealed class ChaosLine
     public double? Number(string name) =>
         _json.ValueKind == JsonValueKind.Object && _json.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
 
+    /// <summary>A tick line's violations: rule, resource, state, and the signal's last observed value against its clear level.</summary>
+    public IReadOnlyList<TickViolation> Violations()
+    {
+        if (!Is("tick") || !_json.TryGetProperty("violations", out var array) || array.ValueKind != JsonValueKind.Array)
+        {
+            return [];
+        }
+
+        var list = new List<TickViolation>();
+        foreach (var v in array.EnumerateArray())
+        {
+            double? Num(string name) => v.TryGetProperty(name, out var n) && n.ValueKind == JsonValueKind.Number ? n.GetDouble() : null;
+            string Str(string name) => v.TryGetProperty(name, out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() ?? "" : "";
+            list.Add(new TickViolation(Str("rule"), Str("resource"), Str("state"), Num("observed"), Num("clear"),
+                !v.TryGetProperty("above", out var above) || above.ValueKind != JsonValueKind.False));
+        }
+
+        return list;
+    }
+
     /// <summary>An engine event of <paramref name="kind"/> (optionally on <paramref name="resource"/> / of <paramref name="rule"/>).</summary>
     public bool IsEvent(string kind, string? resource = null, string? rule = null) =>
         Is("event") && String("kind") == kind && (resource is null || String("resource") == resource) && (rule is null || String("rule") == rule);
@@ -65,4 +85,17 @@ internal sealed class ChaosLine
     public bool IsLog(string eventName) => Is("log") && String("event") == eventName;
 
     public override string ToString() => $"[{Source}] {Raw}";
+}
+
+/// <summary>One violation of a tick line.</summary>
+internal sealed record TickViolation(string Rule, string Resource, string State, double? Observed, double? Clear, bool Above)
+{
+    /// <summary>Still open (a violation that closed this tick is listed once more as Closed).</summary>
+    public bool IsOpen => State != "Closed";
+
+    /// <summary>Its signal is back within the clear level (the engine's own test: at or below Clear for an Above rule).</summary>
+    public bool SignalCleared => Observed is { } o && Clear is { } c && (Above ? o <= c : o >= c);
+
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"{Rule} on {Resource} ({State}, observed {Observed?.ToString("0.###", CultureInfo.InvariantCulture) ?? "-"}, clear {(Above ? "<=" : ">=")} {Clear?.ToString("0.###", CultureInfo.InvariantCulture) ?? "-"})");
 }
