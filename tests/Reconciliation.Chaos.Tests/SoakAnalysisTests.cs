@@ -24,6 +24,16 @@ public sealed class SoakAnalysisTests
         Assert.False(leak.Single(t => t.Resource == "working_set").Flat);
         Assert.True(leak.Single(t => t.Resource == "timers").Flat);
 
+        // Native memory held allocated, 0.5 MB a minute (12 MB over the fitted 24 minutes, above its 5 MB floor), is a
+        // leak even when the working set stays within its tolerance; memory the allocator keeps freed is not judged.
+        var native = SoakRecorder.Fit(Series((s, c) => c == 6 ? 40 + (s / 120) : 10), out _);
+        Assert.False(native.Single(t => t.Resource == "native_in_use").Flat);
+        Assert.True(native.Single(t => t.Resource == "working_set").Flat);
+
+        // A resource the host could not measure (NaN) is never called flat.
+        var unmeasured = SoakRecorder.Fit(Series((_, c) => c == 6 ? double.NaN : 10), out _);
+        Assert.False(unmeasured.Single(t => t.Resource == "native_in_use").Flat);
+
         // One library session more every ten minutes is a leak too (tolerance 1).
         var sessions = SoakRecorder.Fit(Series((s, c) => c == 5 ? 5 + Math.Floor(s / 600) : 10), out _);
         Assert.False(sessions.Single(t => t.Resource == "library_sessions").Flat);

@@ -84,6 +84,20 @@ internal sealed partial class ChaosStorm : IAsyncDisposable
 
     public int Seed { get; }
 
+    /// <summary>
+    /// The host's glibc arena limit (docs/reliability.md, "The soak"): CHAOS_HOST_MALLOC_ARENA_MAX, "default" leaves
+    /// glibc's own (8 arenas per core), unset means <see cref="DefaultMallocArenaMax"/>.
+    /// </summary>
+    public static string? HostMallocArenaMax =>
+        Environment.GetEnvironmentVariable("CHAOS_HOST_MALLOC_ARENA_MAX") switch
+        {
+            null or "" => DefaultMallocArenaMax,
+            "default" => null,
+            var value => value,
+        };
+
+    public const string? DefaultMallocArenaMax = null;
+
     public Random Random { get; }
 
     public string RulesFile { get; }
@@ -166,16 +180,23 @@ internal sealed partial class ChaosStorm : IAsyncDisposable
         Log.Observe(Check);
 
         var port = FreePort.Next();
+        var hostEnvironment = new Dictionary<string, string>
+        {
+            ["CHAOS_ORDERS"] = _ordersConnection,
+            ["CHAOS_REDIS"] = _redis.ConnectionString,
+            ["CHAOS_COORDINATION"] = _coordinationConnection,
+            ["CHAOS_PLANTED"] = planted,
+        };
+        if (HostMallocArenaMax is { } arenas)
+        {
+            hostEnvironment["MALLOC_ARENA_MAX"] = arenas;
+        }
+
+        _say($"host C allocator: MALLOC_ARENA_MAX={HostMallocArenaMax ?? "unset (glibc's default, 8 per core)"}");
         _host = ChaosProcess.Start("host", "Reconciliation.ChaosHost",
             ["--rules", RulesFile, "--fault-file", FaultFile, "--urls", $"http://127.0.0.1:{port}", "--sample-ms",
              ((int)sampleInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)],
-            new Dictionary<string, string>
-            {
-                ["CHAOS_ORDERS"] = _ordersConnection,
-                ["CHAOS_REDIS"] = _redis.ConnectionString,
-                ["CHAOS_COORDINATION"] = _coordinationConnection,
-                ["CHAOS_PLANTED"] = planted,
-            }, Log);
+            hostEnvironment, Log);
         var ready = await Log.WaitForAsync(l => l.Source == "host" && (l.Is("ready") || l.Is("fatal")), 0, TimeSpan.FromSeconds(90), Ct);
         if (ready is null || !ready.Is("ready"))
         {

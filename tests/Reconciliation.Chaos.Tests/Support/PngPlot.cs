@@ -34,7 +34,7 @@ internal static class PngPlot
         {
             var y0 = Top + (p * PanelHeight);
             var h = PanelHeight - 20;
-            var values = rows.Select(r => r.Values[p]).ToArray();
+            var values = rows.Select(r => r.Values[p]).Where(v => !double.IsNaN(v)).ToArray(); // NaN: not measured
             var min = values.Length == 0 ? 0 : values.Min();
             var max = values.Length == 0 ? 1 : values.Max();
             if (max - min < 1e-9)
@@ -53,6 +53,11 @@ internal static class PngPlot
             int? px = null, py = null;
             foreach (var (seconds, v) in rows)
             {
+                if (double.IsNaN(v[p]))
+                {
+                    continue;
+                }
+
                 var x = Left + (int)(plotWidth * (seconds / maxSeconds));
                 var y = y0 + h - (int)((h - 2) * ((v[p] - min) / (max - min))) - 1;
                 if (px is { } lx && py is { } ly)

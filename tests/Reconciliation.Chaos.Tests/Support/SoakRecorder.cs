@@ -11,8 +11,9 @@ internal sealed record Trend(string Resource, string Unit, double Mean, double G
 
 /// <summary>
 /// The soak's samples: every few seconds the host's last <c>sample</c> line (working set, GC heap after a full
-/// collection, threads, open descriptors, active timers) and the library's own PostgreSQL sessions (its probe, queue
-/// probe and listener pools on the orders database, its coordination pool on the store), written to a CSV as they come.
+/// collection, threads, open descriptors, active timers, native memory in use by the C allocator) and the library's own
+/// PostgreSQL sessions (its probe, queue probe and listener pools on the orders database, its coordination pool on the
+/// store), written to a CSV as they come, with what the working set is made of beside them.
 /// </summary>
 internal sealed class SoakRecorder(ChaosStorm storm, string csvPath)
 {
@@ -24,6 +25,19 @@ internal sealed class SoakRecorder(ChaosStorm storm, string csvPath)
         ("handles", "fds", 1, 0.10, 10),
         ("timers", "", 1, 0.10, 10),
         ("library_sessions", "", 1, 0, 1),
+        ("native_in_use", "MB", 1.0 / (1024 * 1024), 0.10, 5),
+    ];
+
+    /// <summary>The sample fields of each judged column, in order.</summary>
+    private static readonly string[] Fields = ["workingSet", "gcHeap", "threads", "fds", "timers", "(sessions)", "mallocInUse"];
+
+    /// <summary>
+    /// Recorded in the CSV, not judged: what the working set is made of (anonymous, file-backed, shared — the JIT's
+    /// double-mapped code), the GC's committed bytes, and what the C allocator keeps freed.
+    /// </summary>
+    public static readonly (string Name, string Field)[] Parts =
+    [
+        ("rss_anon_MB", "rssAnon"), ("rss_file_MB", "rssFile"), ("rss_shmem_MB", "rssShmem"), ("gc_committed_MB", "gcCommitted"), ("malloc_free_MB", "mallocFree"),
     ];
 
     private readonly List<(double Seconds, double[] Values)> _rows = [];
@@ -38,7 +52,7 @@ internal sealed class SoakRecorder(ChaosStorm storm, string csvPath)
     {
         _start = TimeProvider.System.GetUtcNow();
         await using var csv = new StreamWriter(csvPath, append: false) { AutoFlush = true };
-        await csv.WriteLineAsync("seconds," + string.Join(',', Columns.Select(c => c.Unit.Length > 0 ? $"{c.Name}_{c.Unit}" : c.Name)));
+        await csv.WriteLineAsync("seconds," + string.Join(',', Columns.Select(c => c.Unit.Length > 0 ? $"{c.Name}_{c.Unit}" : c.Name).Concat(Parts.Select(p => p.Name))));
         using var timer = new PeriodicTimer(every);
         try
         {
@@ -61,15 +75,16 @@ internal sealed class SoakRecorder(ChaosStorm storm, string csvPath)
                 }
 
                 var library = sessions.Where(kv => kv.Key.StartsWith("reconciliation-", StringComparison.Ordinal)).Sum(kv => kv.Value);
-                double[] raw = [sample.Number("workingSet") ?? 0, sample.Number("gcHeap") ?? 0, sample.Number("threads") ?? 0, sample.Number("fds") ?? 0, sample.Number("timers") ?? 0, library];
-                var values = raw.Select((v, i) => v * Columns[i].Scale).ToArray();
+                // A field the host could not read (mallinfo2 outside glibc) is NaN: not fitted, so never called flat.
+                var values = Fields.Select((f, i) => (f == "(sessions)" ? library : sample.Number(f) ?? double.NaN) * Columns[i].Scale).ToArray();
+                var parts = Parts.Select(p => sample.Number(p.Field) is { } v and >= 0 ? v / (1024 * 1024) : double.NaN);
                 var seconds = (TimeProvider.System.GetUtcNow() - _start).TotalSeconds;
                 lock (_rows)
                 {
                     _rows.Add((seconds, values));
                 }
 
-                await csv.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{seconds:0.0},{string.Join(',', values.Select(v => v.ToString("0.###", CultureInfo.InvariantCulture)))}"));
+                await csv.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{seconds:0.0},{string.Join(',', values.Concat(parts).Select(v => v.ToString("0.###", CultureInfo.InvariantCulture)))}"));
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -116,8 +131,15 @@ internal sealed class SoakRecorder(ChaosStorm storm, string csvPath)
                 continue;
             }
 
-            var xs = fitted.Select(r => r.Seconds).ToArray();
-            var ys = fitted.Select(r => r.Values[c]).ToArray();
+            var points = fitted.Where(r => !double.IsNaN(r.Values[c])).ToList();
+            if (points.Count < 3)
+            {
+                trends.Add(new Trend(Columns[c].Name, Columns[c].Unit, double.NaN, double.PositiveInfinity, 0));
+                continue;
+            }
+
+            var xs = points.Select(r => r.Seconds).ToArray();
+            var ys = points.Select(r => r.Values[c]).ToArray();
             var mx = xs.Average();
             var my = ys.Average();
             var sxx = xs.Sum(x => (x - mx) * (x - mx));
@@ -156,5 +178,5 @@ internal sealed class SoakRecorder(ChaosStorm storm, string csvPath)
     public static List<(double Seconds, double[] Values)> ReadCsv(string path) =>
         File.ReadLines(path).Skip(1).Where(l => l.Length > 0)
             .Select(l => l.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray())
-            .Select(v => (v[0], v[1..])).ToList();
+            .Select(v => (v[0], Enumerable.Range(1, Columns.Length).Select(i => i < v.Length ? v[i] : double.NaN).ToArray())).ToList(); // an older CSV has fewer columns
 }
