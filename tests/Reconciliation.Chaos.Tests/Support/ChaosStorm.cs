@@ -96,7 +96,7 @@ internal sealed partial class ChaosStorm : IAsyncDisposable
             var value => value,
         };
 
-    public const string? DefaultMallocArenaMax = null;
+    public const string? DefaultMallocArenaMax = "2";
 
     public Random Random { get; }
 
