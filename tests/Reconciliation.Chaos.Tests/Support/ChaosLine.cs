@@ -71,7 +71,7 @@ internal sealed class ChaosLine
             double? Num(string name) => v.TryGetProperty(name, out var n) && n.ValueKind == JsonValueKind.Number ? n.GetDouble() : null;
             string Str(string name) => v.TryGetProperty(name, out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() ?? "" : "";
             list.Add(new TickViolation(Str("rule"), Str("resource"), Str("state"), Num("observed"), Num("clear"),
-                !v.TryGetProperty("above", out var above) || above.ValueKind != JsonValueKind.False));
+                !v.TryGetProperty("above", out var above) || above.ValueKind != JsonValueKind.False, Str("heldBack")));
         }
 
         return list;
@@ -88,7 +88,7 @@ internal sealed class ChaosLine
 }
 
 /// <summary>One violation of a tick line.</summary>
-internal sealed record TickViolation(string Rule, string Resource, string State, double? Observed, double? Clear, bool Above)
+internal sealed record TickViolation(string Rule, string Resource, string State, double? Observed, double? Clear, bool Above, string HeldBack = "")
 {
     /// <summary>Still open (a violation that closed this tick is listed once more as Closed).</summary>
     public bool IsOpen => State != "Closed";

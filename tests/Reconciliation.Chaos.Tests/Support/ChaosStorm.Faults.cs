@@ -277,18 +277,27 @@ internal sealed partial class ChaosStorm
         var (_, opened) = await ExpectAsync(l => l.IsEvent("ViolationOpened", "orders", "orders-latency"), from, detectBound, t0);
         // The webhook "rolls back" at once; the 10 s window must then forget the slow reads: VerifyWithin 15 s.
         var healBound = detectBound + I + TimeSpan.FromSeconds(15);
+        // The flap breaker (Reconciliation:Flapping, default: more than 10 opens within an hour mutes the rule's heals for
+        // an hour) counts every open of orders-latency, those other faults cause included: in a soak it trips, and then
+        // no heal is the policy at work too — accepted only when the host's own events count more than MaxOpens opens.
         var (verdict, healed) = await ExpectAsync(l => l.IsEvent("HealSucceeded", "orders", "orders-latency") || l.IsEvent("HealFailed", "orders", "orders-latency")
-            || (spent && l.IsEvent("ViolationExhausted", "orders", "orders-latency")), from, healBound, t0);
+            || (spent && l.IsEvent("ViolationExhausted", "orders", "orders-latency"))
+            || (l.Is("tick") && l.Violations().Any(v => v.Rule == "orders-latency" && v.IsOpen && v.HeldBack.StartsWith("flapping", StringComparison.Ordinal))), from, healBound, t0);
         var rolledBack = Log.Since(from).Any(l => l.Source == "host" && l.Is("rollback"));
         if (!rolledBack)
         {
             using var undo = await _http.PostAsync("demo/faults/latency/0", null, Ct);
         }
 
+        // This fault's own open included.
+        var opensWithinHour = Log.All.Count(l => l.Source == "host" && l.IsEvent("ViolationOpened", "orders", "orders-latency") && l.At > Now - TimeSpan.FromHours(1));
         var refused = verdict?.String("kind") == "ViolationExhausted";
-        return ("orders-latency (p99 > 0.2 s for 3 s) opens within For + 2 intervals + probe timeout + 1 s; http.webhook calls the rollback endpoint and the violation closes within VerifyWithin (15 s) — or, when other faults' latency already spent the webhook's attempts in its window, the violation is exhausted without a call",
-            $"detected {Seconds(opened)}; webhook called: {rolledBack}; {(refused ? "exhausted: the webhook's attempts were spent" : verdict?.String("kind") ?? "no verdict")} {Seconds(healed)}",
-            opened <= detectBound && healed <= healBound && (refused ? spent && !rolledBack : rolledBack && verdict?.String("kind") == "HealSucceeded"));
+        var muted = verdict?.Is("tick") == true;
+        var mutedRightly = muted && opensWithinHour > StormConfig.FlappingMaxOpens;
+        return ("orders-latency (p99 > 0.2 s for 3 s) opens within For + 2 intervals + probe timeout + 1 s; http.webhook calls the rollback endpoint and the violation closes within VerifyWithin (15 s) — or, when other faults' latency already spent the webhook's attempts in its window, the violation is exhausted without a call; or, when the rule opened more than Flapping:MaxOpens (10) times within the hour, its heals are muted as flapping and no call is made",
+            $"detected {Seconds(opened)}; webhook called: {rolledBack}; {(refused ? "exhausted: the webhook's attempts were spent" : muted ? $"heals muted as flapping (opened {opensWithinHour} times within the hour)" : verdict?.String("kind") ?? "no verdict")} {Seconds(healed)}",
+            opened <= detectBound && healed <= healBound
+            && (refused ? spent && !rolledBack : muted ? mutedRightly && !rolledBack : rolledBack && verdict?.String("kind") == "HealSucceeded"));
     }
 
     /// <summary>After a fault is undone: how soon an order succeeds again, and whether the sessions are back to baseline.</summary>

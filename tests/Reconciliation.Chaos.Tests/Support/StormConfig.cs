@@ -15,6 +15,9 @@ internal static class StormConfig
     public const int HealBudget = 200;
     public static readonly TimeSpan HealBudgetWindow = TimeSpan.FromMinutes(5);
 
+    /// <summary>The flap breaker's default (Reconciliation:Flapping:MaxOpens within 1 hour): the storm leaves it as it is.</summary>
+    public const int FlappingMaxOpens = 10;
+
     /// <summary>MaxAttempts per Window, per resource, of each healer the storm can start (rule overrides included).</summary>
     public static readonly IReadOnlyDictionary<string, (int MaxAttempts, TimeSpan Window)> Limits = new Dictionary<string, (int, TimeSpan)>
     {
