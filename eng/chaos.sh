@@ -2,6 +2,8 @@
 # The chaos soak (opt-in; the short storm runs in the normal suite): the orders service under the seeded storm at a low
 # rate for --minutes, sampled every 5 s. Writes soak.csv, soak.png, soak-report.md and soak.log to --out.
 #   bash eng/chaos.sh --minutes 30 --seed 1818 [--out artifacts/chaos]
+# CHAOS_FAULTS=a,b draws only those faults; the host runs with MALLOC_ARENA_MAX=2 (docs/reliability.md) unless
+# CHAOS_HOST_MALLOC_ARENA_MAX says otherwise ("default" = glibc's own).
 # A short storm with another seed: CHAOS_SEED=N dotnet test tests/Reconciliation.Chaos.Tests -c Release --filter Every_fault
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
