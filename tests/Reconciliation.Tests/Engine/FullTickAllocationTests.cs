@@ -5,14 +5,15 @@ namespace Reconciliation.Tests.Engine;
 
 /// <summary>
 /// The background loop passes its stopping token, which can always be cancelled: a tick under such a token must not
-/// allocate per probe (a linked token source per probe per tick did), so it allocates exactly what a tick under none does.
+/// allocate per probe (a linked token source per probe per tick did), so it allocates what a tick under none does.
 /// </summary>
 public sealed class FullTickAllocationTests
 {
     private const int Ticks = 200;
+    private const long Slack = 16_384; // 16 KB
 
     [Fact]
-    public async Task A_tick_under_a_cancellable_token_allocates_exactly_what_a_tick_under_none_does()
+    public async Task A_tick_under_a_cancellable_token_allocates_what_a_tick_under_none_does()
     {
         var probes = Enumerable.Range(0, 3).Select(i => new MemoryProbe("memory-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToArray();
         await using var harness = EngineHarness.Create((IServiceCollection services) =>
@@ -38,7 +39,11 @@ public sealed class FullTickAllocationTests
         var cancellable = await TicksAsync(reconciler, Ticks, caller.Token);
 
         Assert.True(none > 0); // the premise: the measurement sees the tick's own allocation (its report)
-        Assert.Equal(none, cancellable);
+
+        // A linked source per probe per tick cost 224 B × 3 probes × 200 ticks = 134,400 B here. The slack allows for a
+        // one-off growth of a buffer the runtime or a parallel test's meter listener shares with this thread (a 4 KB
+        // chunk was seen once in a full run); it is an eighth of what the old code allocated.
+        Assert.InRange(cancellable - none, -Slack, Slack);
     }
 
     /// <summary>Bytes allocated by <paramref name="count"/> ticks, each of which must complete on this thread.</summary>
