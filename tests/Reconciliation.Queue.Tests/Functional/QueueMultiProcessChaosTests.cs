@@ -37,12 +37,17 @@ public sealed class QueueMultiProcessChaosTests
                 new JobOptions { Kind = "chaos" }, Ct);
         }
 
-        var stable = StartWorker(connectionString);
+        // The victim starts first and holds leases before the stable worker competes, so the first kill always hits
+        // leased jobs: started together, the stable worker could finish the first slice before the victim leased any.
         var victim = StartWorker(connectionString);
+        var leased = await TestDatabase.EventuallyAsync(
+            async () => await dataSource.ScalarAsync("SELECT count(*) FROM chaos_mp WHERE state = 'running'") > 0, TimeSpan.FromMinutes(2));
+        var stable = StartWorker(connectionString);
         var killed = 0;
         var stopwatch = Stopwatch.StartNew();
         try
         {
+            Assert.True(leased, "the victim never leased a job");
             // Kill the victim each time another slice of the jobs is done, then start it again.
             for (var k = 1; k <= kills; k++)
             {
